@@ -1,0 +1,35 @@
+# CIFAR-100 through mmpretrain's CIFAR100 (downloads into data_root when
+# online). Standard augmentation: 4-pixel padded random crop + flip.
+dataset_type = 'CIFAR100'
+data_preprocessor = dict(
+    type='ClsDataPreprocessor',
+    num_classes=100,
+    # RGB mean/std of CIFAR-100's training set, 0-255 scale
+    mean=[129.304, 124.070, 112.434],
+    std=[68.170, 65.392, 70.418],
+    to_rgb=False)  # mmpretrain's CIFAR datasets already give RGB
+
+train_pipeline = [
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='PackInputs')]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    dataset=dict(type=dataset_type, data_root='data/cifar100', split='train',
+                 pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    dataset=dict(type=dataset_type, data_root='data/cifar100', split='test',
+                 pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

@@ -1,0 +1,4 @@
+"""Datasets of mmkd: the bundled CIFAR-10 subset."""
+from .cifar10_mini import CIFAR10Mini
+
+__all__ = ['CIFAR10Mini']

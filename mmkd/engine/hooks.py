@@ -1,0 +1,79 @@
+"""Hooks that make runs reproducible and misconfigurations loud."""
+import random
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmkd.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Save the random generators' states in checkpoints; restore on resume.
+
+    mmengine reseeds at start but does not save generator states, so random
+    augmentation after ``--resume`` differs from an uninterrupted run. With
+    this hook (in ``configs/_base_/default_runtime.py``) an interrupted and
+    resumed CPU run ends with the same weights as an uninterrupted one, with
+    ``num_workers=0`` (worker processes draw their own seeds).
+    """
+
+    priority = 'VERY_LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['rng_state'] = dict(
+            python=random.getstate(),
+            numpy=np.random.get_state(),
+            torch=torch.get_rng_state(),
+            cuda=torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() else [])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('rng_state')
+        if state is None or not getattr(runner, '_resume', False):
+            return
+        random.setstate(_as_tuple(state['python']))
+        np.random.set_state(state['numpy'])
+        torch.set_rng_state(state['torch'])
+        if state['cuda'] and torch.cuda.is_available() and len(
+                state['cuda']) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def _as_tuple(x):
+    if isinstance(x, list):
+        return tuple(_as_tuple(i) for i in x)
+    return x
+
+
+@HOOKS.register_module()
+class NumClassesCheckHook(Hook):
+    """Fail before the first iteration if the data has more classes than the
+    model's heads predict (CE would crash on the first label out of range).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        dataset = runner.train_dataloader.dataset
+        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        if not classes:
+            return
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        for name, module in model.named_modules():
+            num = getattr(module, 'num_classes', None)
+            if not isinstance(num, int) or not name.endswith('head'):
+                continue
+            if num < len(classes):
+                field = f'model.{name}.num_classes' if name else \
+                    'model.head.num_classes'
+                raise ValueError(
+                    f'{field}={num} but the training set has {len(classes)} '
+                    f'classes; set {field}={len(classes)}.')
+            if num != len(classes):
+                runner.logger.warning(
+                    f'model.{name}.num_classes={num} while the training set '
+                    f'has {len(classes)} classes.')

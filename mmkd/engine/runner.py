@@ -1,0 +1,62 @@
+"""mmengine's Runner, able to run several processes on a CPU-only machine.
+
+mmengine 0.10.7's ``pytorch`` launcher calls ``torch.cuda.set_device`` and
+wraps the model in DDP with ``device_ids=[LOCAL_RANK]``, so ``torchrun
+--nproc_per_node 2 tools/train.py CFG --launcher pytorch`` fails without a
+GPU. :class:`KDRunner` changes exactly two things, and only when CUDA is
+unavailable: the process group is started with the ``gloo`` backend, and
+the model is wrapped in DDP without ``device_ids``. With a GPU it behaves
+like mmengine's Runner (NCCL, one device per process).
+"""
+import os
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_distributed
+from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.runner import Runner
+
+from mmkd.registry import RUNNERS
+
+
+def init_cpu_process_group() -> None:
+    """Start a gloo process group from torchrun's environment variables."""
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        if key not in os.environ:
+            raise RuntimeError(
+                f'--launcher pytorch needs the {key} environment variable; '
+                'start the processes with torchrun (tools/dist_train.sh).')
+    torch_dist.init_process_group(
+        backend='gloo',
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']))
+
+
+@RUNNERS.register_module()
+class KDRunner(Runner):
+    """mmengine ``Runner`` with CPU multi-process (gloo) support.
+
+    Used by ``tools/train.py`` unless a config sets ``runner_type``.
+    """
+
+    def setup_env(self, env_cfg: dict) -> None:
+        if (self.distributed and not is_distributed()
+                and not torch.cuda.is_available()):
+            if self.launcher != 'pytorch':
+                raise RuntimeError(
+                    f'launcher {self.launcher!r} needs GPUs; on a CPU-only '
+                    'machine use --launcher pytorch through torchrun '
+                    '(tools/dist_train.sh).')
+            init_cpu_process_group()
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        if (not self.distributed or torch.cuda.is_available()
+                or is_model_wrapper(model) or model_wrapper_cfg is not None):
+            return super().wrap_model(model_wrapper_cfg, model)
+        return MMDistributedDataParallel(
+            module=model,
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=self.cfg.get('find_unused_parameters',
+                                                False))

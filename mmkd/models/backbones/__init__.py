@@ -1,0 +1,16 @@
+"""The CIFAR model zoo of RepDistiller / CRD as registered backbones.
+
+Each backbone returns a tuple of stage outputs (``out_indices``), names its
+stages as attributes (``stem``, ``layer1`` ...) so distillers can tap them
+by module path, and exposes ``out_channels`` per stage.
+"""
+from .cifar_resnet import CIFARResNet
+from .mobilenetv2 import CIFARMobileNetV2
+from .shufflenet import CIFARShuffleNetV1, CIFARShuffleNetV2
+from .vgg import CIFARVGG
+from .wrn import WideResNet
+
+__all__ = [
+    'CIFARResNet', 'WideResNet', 'CIFARVGG', 'CIFARMobileNetV2',
+    'CIFARShuffleNetV1', 'CIFARShuffleNetV2'
+]

@@ -1,0 +1,3 @@
+from .conv import ConvConnector, LinearConnector
+
+__all__ = ['ConvConnector', 'LinearConnector']

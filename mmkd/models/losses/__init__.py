@@ -1,0 +1,3 @@
+from .kd import KDLoss
+
+__all__ = ['KDLoss']
