@@ -88,14 +88,30 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise RuntimeError(
-            f'checkpoint {path!r} holds objects that are not allowed with '
-            f'weights_only=True ({e}); save a plain state dict instead.'
-        ) from e
-    except Exception as e:  # truncated or not a torch file
+        reason = _unpickler_reason(e)
+        if 'global' in reason or 'allowlist' in reason or 'build' in reason:
+            raise RuntimeError(
+                f'checkpoint {path!r} holds objects that mmkd does not load '
+                f'with weights_only=True ({reason}); save a plain state dict '
+                'instead.') from e
+        raise RuntimeError(f'checkpoint {path!r} cannot be read ({reason}): '
+                           'the file is corrupt or not a torch checkpoint; '
+                           're-download or re-train it.') from e
+    except Exception as e:  # truncated zip, not a torch file, ...
         raise RuntimeError(f'checkpoint {path!r} cannot be read ({e}): the '
                            'file is corrupt or not a torch checkpoint; '
                            're-download or re-train it.') from e
+
+
+def _unpickler_reason(error: Exception) -> str:
+    """The one informative line of torch's long weights_only message."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    for i, line in enumerate(lines):
+        if line.startswith('WeightsUnpickler error:'):
+            rest = line[len('WeightsUnpickler error:'):].strip()
+            following = [x for x in lines[i + 1:] if x]
+            return rest or (following[0] if following else '')
+    return lines[0] if lines else ''
 
 
 def extract_state_dict(checkpoint: dict,
