@@ -9,6 +9,7 @@ it prints a table of each stage's final accuracy and wall time.
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 
@@ -61,6 +62,9 @@ def cli_overrides(args) -> dict:
 
 def main():
     args = parse_args()
+    # custom_imports (plugins) resolve from the directory the tool runs in
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     cfg = Config.fromfile(args.config)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -1,0 +1,3 @@
+from .cosine_kd import CosineLogitLoss
+
+__all__ = ['CosineLogitLoss']
