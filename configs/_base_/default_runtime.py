@@ -14,8 +14,9 @@ default_hooks = dict(
 custom_hooks = [
     # exact resume: random generator states travel in checkpoints
     dict(type='RNGStateHook'),
-    # fail before training if the data has more classes than the heads
-    dict(type='NumClassesCheckHook'),
+    # fail before training if the data does not fit the model (classes,
+    # sample indices a distill loss needs)
+    dict(type='DataCheckHook'),
 ]
 
 env_cfg = dict(

@@ -1,4 +1,5 @@
 """Datasets of mmkd: the bundled CIFAR-10 subset."""
 from .cifar10_mini import CIFAR10Mini
+from .crd import CRDDataset
 
-__all__ = ['CIFAR10Mini']
+__all__ = ['CIFAR10Mini', 'CRDDataset']

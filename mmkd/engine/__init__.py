@@ -1,8 +1,8 @@
-from .hooks import NumClassesCheckHook, RNGStateHook
+from .hooks import DataCheckHook, RNGStateHook
 from .pipeline import check_stages, format_summary, run_pipeline
 from .runner import KDRunner
 
 __all__ = [
-    'KDRunner', 'RNGStateHook', 'NumClassesCheckHook', 'run_pipeline',
+    'KDRunner', 'RNGStateHook', 'DataCheckHook', 'run_pipeline',
     'check_stages', 'format_summary'
 ]

@@ -49,20 +49,32 @@ def _as_tuple(x):
 
 
 @HOOKS.register_module()
-class NumClassesCheckHook(Hook):
-    """Fail before the first iteration if the data has more classes than the
-    model's heads predict (CE would crash on the first label out of range).
+class DataCheckHook(Hook):
+    """Check the training data against the model before the first iteration.
+
+    - The data must not have more classes than the model's heads predict
+      (cross-entropy would crash on the first label out of range).
+    - Inputs a distiller takes from the data (``sample_idx``,
+      ``contrast_idx``) must be in the samples the pipeline produces.
+    - Every distill loss or connector that defines
+      ``check_dataset(dataset)`` (e.g. a memory bank sized to the data) is
+      asked to raise if the training set does not fit it.
     """
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
         dataset = runner.train_dataloader.dataset
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        self._check_data_inputs(model, dataset)
+        for module in model.modules():
+            check = getattr(module, 'check_dataset', None)
+            if callable(check) and module is not model:
+                check(dataset)
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         if not classes:
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         for name, module in model.named_modules():
             num = getattr(module, 'num_classes', None)
             if not isinstance(num, int) or not name.endswith('head'):
@@ -77,3 +89,20 @@ class NumClassesCheckHook(Hook):
                 runner.logger.warning(
                     f'model.{name}.num_classes={num} while the training set '
                     f'has {len(classes)} classes.')
+
+    @staticmethod
+    def _check_data_inputs(model, dataset) -> None:
+        used = getattr(model, 'data_inputs_used', lambda: [])()
+        if not used or len(dataset) == 0:
+            return
+        sample = dataset[0]
+        data_sample = sample.get('data_samples') if isinstance(
+            sample, dict) else None
+        for key in used:
+            if data_sample is None or key not in data_sample:
+                raise ValueError(
+                    f'the distiller takes {key!r} from the data, but the '
+                    'training samples have no such field; wrap '
+                    'train_dataloader.dataset in the method\'s dataset '
+                    'wrapper (e.g. CRDDataset) and keep PackInputs last in '
+                    'its pipeline.')

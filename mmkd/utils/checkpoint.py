@@ -89,7 +89,8 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         reason = _unpickler_reason(e)
-        if 'global' in reason or 'allowlist' in reason or 'build' in reason:
+        if any(k in reason for k in ('GLOBAL', 'global', 'allowlist',
+                                     'Can only build')):
             raise RuntimeError(
                 f'checkpoint {path!r} holds objects that mmkd does not load '
                 f'with weights_only=True ({reason}); save a plain state dict '
@@ -105,12 +106,14 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
 
 def _unpickler_reason(error: Exception) -> str:
     """The one informative line of torch's long weights_only message."""
-    lines = [line.strip() for line in str(error).splitlines()]
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     for i, line in enumerate(lines):
         if line.startswith('WeightsUnpickler error:'):
             rest = line[len('WeightsUnpickler error:'):].strip()
-            following = [x for x in lines[i + 1:] if x]
-            return rest or (following[0] if following else '')
+            return rest or (lines[i + 1] if i + 1 < len(lines) else '')
+    for line in lines:
+        if any(k in line for k in ('GLOBAL', 'Unsupported', 'Can only')):
+            return line
     return lines[0] if lines else ''
 
 

@@ -15,7 +15,13 @@ from mmkd.utils.checkpoint import load_model_weights
 from .taps import FeatureTaps, nearest
 
 #: Tensors every distiller provides besides the configured taps.
-BUILTIN_INPUTS = ('s_logits', 't_logits', 'gt_labels')
+#: ``sample_idx`` ([N], the dataset index of each sample) and
+#: ``contrast_idx`` ([N, K+1], from a dataset wrapper such as CRD's) come
+#: from the data samples' metainfo; the DataCheckHook checks that the
+#: training data provides them before the first iteration.
+BUILTIN_INPUTS = ('s_logits', 't_logits', 'gt_labels', 'sample_idx',
+                  'contrast_idx')
+DATA_INPUTS = ('sample_idx', 'contrast_idx')
 
 
 def build_classifier(cfg: Union[dict, str, nn.Module], field: str) -> nn.Module:
@@ -255,6 +261,8 @@ class SingleTeacherDistiller(BaseModel):
             x = torch.zeros((2, ) + shape)
             tensors = self._forward_tensors(x, labels=torch.zeros(
                 2, dtype=torch.long))
+            # data-derived inputs: indices 0 and 1, no precomputed negatives
+            tensors.update(sample_idx=torch.arange(2), contrast_idx=None)
             for name in self.distill_losses:
                 self._call_loss(name, tensors)
         finally:
@@ -284,6 +292,8 @@ class SingleTeacherDistiller(BaseModel):
         tensors = dict(self.taps.records)
         tensors.update(s_logits=s_logits, t_logits=t_logits,
                        gt_labels=labels)
+        for key in self.data_inputs_used():
+            tensors[key] = _metainfo_tensor(data_samples, key)
         for name, connector in self.connectors.items():
             source = self.connector_inputs[name]
             try:
@@ -294,6 +304,13 @@ class SingleTeacherDistiller(BaseModel):
                     f'{_shape(tensors[source])}: {e}') from e
         tensors['_student_losses'] = student_losses
         return tensors
+
+    def data_inputs_used(self) -> List[str]:
+        """The data-derived inputs (``DATA_INPUTS``) some part consumes."""
+        used = set(self.connector_inputs.values())
+        for inputs in self.loss_inputs.values():
+            used.update(inputs.values())
+        return [k for k in DATA_INPUTS if k in used]
 
     def _call_loss(self, name: str, tensors: dict) -> torch.Tensor:
         args = {
@@ -356,6 +373,16 @@ def _labels(data_samples) -> Optional[torch.Tensor]:
     if 'gt_score' in data_samples[0]:
         return torch.stack([s.gt_score for s in data_samples])
     return torch.cat([s.gt_label for s in data_samples])
+
+
+def _metainfo_tensor(data_samples, key: str):
+    if not data_samples:
+        return None
+    if key not in data_samples[0]:
+        raise KeyError(
+            f'a distill loss takes {key!r} but the data samples have none; '
+            'use the dataset wrapper the method needs (e.g. CRDDataset).')
+    return torch.stack([torch.as_tensor(s.get(key)) for s in data_samples])
 
 
 def _shape(x):

@@ -1,4 +1,5 @@
 from .at import ATLoss
+from .crd import CRDLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
 from .fitnets import HintLoss
@@ -10,5 +11,5 @@ from .sp import SPLoss
 
 __all__ = [
     'KDLoss', 'HintLoss', 'ATLoss', 'SPLoss', 'RKDLoss', 'PKTLoss',
-    'ICKDLoss', 'DKDLoss', 'DISTLoss'
+    'ICKDLoss', 'DKDLoss', 'DISTLoss', 'CRDLoss'
 ]

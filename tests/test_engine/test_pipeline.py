@@ -1,0 +1,95 @@
+"""Multi-stage pipelines: chaining, skipping finished stages, resuming."""
+import json
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmkd.engine import check_stages, format_summary, run_pipeline
+from mmkd.utils.checkpoint import load_checkpoint_file
+
+from test_engine._tiny_configs import write_config
+
+
+def _pipeline(tmp_path, kd_epochs=1):
+    write_config(tmp_path / 'teacher.py', work_dir=tmp_path / 'unused',
+                 epochs=1)
+    write_config(tmp_path / 'kd.py', work_dir=tmp_path / 'unused',
+                 distill=True, epochs=kd_epochs)
+    # the tiny KD teacher is wider than the tiny classifier: make the
+    # teacher stage train that architecture
+    text = (tmp_path / 'teacher.py').read_text().replace(
+        "'widths': (8, 16, 32)", "'widths': (16, 32, 64)").replace(
+        "'in_channels': 32", "'in_channels': 64")
+    (tmp_path / 'teacher.py').write_text(text)
+    path = tmp_path / 'pipe.py'
+    path.write_text(f"""
+stages = [
+    dict(name='teacher', config='teacher.py'),
+    dict(name='kd', config='kd.py',
+         cfg_options={{'model.teacher_ckpt': '{{teacher}}'}}),
+]
+work_dir = {str(tmp_path / 'work')!r}
+""")
+    return Config.fromfile(str(path))
+
+
+def test_stages_chain_skip_and_resume(tmp_path):
+    logs = []
+    cfg = _pipeline(tmp_path)
+    summaries = run_pipeline(cfg, runner_type='KDRunner', log=logs.append)
+    assert [s['name'] for s in summaries] == ['teacher', 'kd']
+    assert not any(s['skipped'] for s in summaries)
+    # the kd stage's teacher is the teacher stage's final checkpoint
+    teacher = load_checkpoint_file(summaries[0]['checkpoint'])['state_dict']
+    kd = load_checkpoint_file(summaries[1]['checkpoint'])['state_dict']
+    for key, value in teacher.items():
+        assert torch.equal(kd['teacher.' + key], value), key
+    done = json.loads((tmp_path / 'work' / 'kd' /
+                       'stage_done.json').read_text())
+    assert 'accuracy/top1' in done['metrics'] and done['wall_time_s'] > 0
+    table = format_summary(summaries)
+    assert table.splitlines()[0].split()[:2] == ['stage', 'accuracy/top1']
+    assert 'teacher' in table and 'kd' in table
+
+    # a second run skips both stages
+    logs.clear()
+    again = run_pipeline(cfg, runner_type='KDRunner', log=logs.append)
+    assert all(s['skipped'] for s in again)
+    assert sum('already finished' in line for line in logs) == 2
+
+    # a stage that stopped before finishing (work dir with a last
+    # checkpoint, no done marker) resumes instead of starting over
+    (tmp_path / 'work' / 'kd' / 'stage_done.json').unlink()
+    cfg = _pipeline(tmp_path, kd_epochs=2)
+    logs.clear()
+    summaries = run_pipeline(cfg, runner_type='KDRunner', log=logs.append)
+    assert any("stage 'kd': resuming" in line for line in logs)
+    assert summaries[1]['checkpoint'].endswith('epoch_2.pth')
+    log_files = sorted((tmp_path / 'work' / 'kd').glob('*/*.log'))
+    assert 'resumed epoch: 1' in log_files[-1].read_text()
+
+
+@pytest.mark.parametrize('stages, message', [
+    ([], 'non-empty list'),
+    ([dict(name='a')], 'must be dict(name=..., config=...)'),
+    ([dict(name='a', config='x.py'), dict(name='a', config='y.py')],
+     'must be unique'),
+    ([dict(name='a', config='x.py', cfg_option={})], "unknown keys"),
+    ([dict(name='a', config='x.py',
+           cfg_options={'model.teacher_ckpt': '{b}'})],
+     'refers to {b}, which is not an earlier stage'),
+])
+def test_bad_stages_are_refused(stages, message):
+    with pytest.raises(ValueError) as info:
+        check_stages(Config(dict(stages=stages)))
+    assert message in str(info.value)
+
+
+def test_missing_stage_config_fails_before_any_stage_runs(tmp_path):
+    cfg = _pipeline(tmp_path)
+    cfg.stages.append(dict(name='later', config='missing.py'))
+    with pytest.raises(FileNotFoundError, match="stage 'later': config "
+                       "'missing.py' not found"):
+        run_pipeline(cfg, runner_type='KDRunner', log=lambda x: None)
+    assert not (tmp_path / 'work').exists()
