@@ -1,8 +1,8 @@
-from .hooks import DataCheckHook, RNGStateHook
+from .hooks import DataCheckHook, RNGStateHook, TeacherEvalHook
 from .pipeline import check_stages, format_summary, run_pipeline
 from .runner import KDRunner
 
 __all__ = [
-    'KDRunner', 'RNGStateHook', 'DataCheckHook', 'run_pipeline',
-    'check_stages', 'format_summary'
+    'KDRunner', 'RNGStateHook', 'TeacherEvalHook', 'DataCheckHook',
+    'run_pipeline', 'check_stages', 'format_summary'
 ]

@@ -106,3 +106,62 @@ class DataCheckHook(Hook):
                     'train_dataloader.dataset in the method\'s dataset '
                     'wrapper (e.g. CRDDataset) and keep PackInputs last in '
                     'its pipeline.')
+
+
+@HOOKS.register_module()
+class TeacherEvalHook(Hook):
+    """Report the teacher's accuracy on the validation set, apart.
+
+    The teacher's metrics are logged as ``teacher/<metric>`` (log and
+    visualizer backends) and never enter the metrics the validation loop
+    returns, so ``CheckpointHook(save_best=...)`` keeps seeing the student's
+    numbers only. A frozen teacher is evaluated once, before training; a
+    trainable one after every validation.
+
+    Add it with ``custom_hooks = [..., dict(type='TeacherEvalHook')]``.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self) -> None:
+        self.metrics = {}
+
+    def before_train(self, runner) -> None:
+        model = _unwrap(runner.model)
+        if runner.val_loop is not None and not getattr(
+                model, 'teacher_trainable', False):
+            self._evaluate(runner)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if getattr(_unwrap(runner.model), 'teacher_trainable', False):
+            self._evaluate(runner)
+
+    @torch.no_grad()
+    def _evaluate(self, runner) -> None:
+        model = _unwrap(runner.model)
+        teacher = getattr(model, 'teacher', None)
+        if teacher is None:
+            raise TypeError('TeacherEvalHook needs a distiller with a '
+                            '`teacher`; remove the hook for this model.')
+        loop = runner.val_loop
+        evaluator = runner.build_evaluator(runner.cfg.val_evaluator)
+        evaluator.dataset_meta = getattr(loop.dataloader.dataset, 'metainfo',
+                                         None)
+        was_training = teacher.training
+        teacher.eval()
+        for data in loop.dataloader:
+            data = model.data_preprocessor(data, False)
+            outputs = teacher.predict(data['inputs'], data['data_samples'])
+            evaluator.process(data_samples=outputs, data_batch=data)
+        teacher.train(was_training)
+        if getattr(model, 'teacher_eval', True):
+            teacher.eval()
+        metrics = evaluator.evaluate(len(loop.dataloader.dataset))
+        self.metrics = {f'teacher/{k}': v for k, v in metrics.items()}
+        runner.logger.info('teacher: ' + '  '.join(
+            f'{k}: {v:.4f}' for k, v in metrics.items()))
+        runner.visualizer.add_scalars(self.metrics, step=runner.iter)
+
+
+def _unwrap(model):
+    return model.module if is_model_wrapper(model) else model

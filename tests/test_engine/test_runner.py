@@ -117,3 +117,36 @@ def test_two_cpu_processes_match_one_process(tmp_path):
                         if 'accuracy/top1' in x])
     assert len(metrics[0]) == 2 and metrics[0] == pytest.approx(
         metrics[1], abs=1e-6)
+
+
+def test_teacher_metrics_are_logged_apart_and_save_best_uses_student(
+        tmp_path):
+    from mmkd.engine import TeacherEvalHook
+    cfg_path = write_config(tmp_path / 'cfg.py', work_dir=tmp_path / 'w',
+                            distill=True, epochs=2)
+    cfg = Config.fromfile(cfg_path)
+    cfg.default_hooks.checkpoint.save_best = 'auto'
+    cfg.custom_hooks.append(dict(type='TeacherEvalHook'))
+    runner = KDRunner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, TeacherEvalHook))
+    assert set(hook.metrics) == {'teacher/accuracy/top1'}
+    # the logged figure is the teacher's own accuracy on the val set
+    model = runner.model
+    correct = total = 0
+    with torch.no_grad():
+        for data in runner.val_dataloader:
+            data = model.data_preprocessor(data, False)
+            logits = model.teacher(data['inputs'], mode='tensor')
+            labels = torch.cat([d.gt_label for d in data['data_samples']])
+            correct += int((logits.argmax(1) == labels).sum())
+            total += len(labels)
+    assert hook.metrics['teacher/accuracy/top1'] == pytest.approx(
+        100 * correct / total)
+    best = list((tmp_path / 'w').glob('best_*.pth'))
+    assert len(best) == 1 and best[0].name.startswith(
+        'best_accuracy_top1_epoch_')
+    log = next((tmp_path / 'w').glob('*/*.log')).read_text()
+    assert 'teacher: accuracy/top1' in log
+    scalars = next((tmp_path / 'w').glob('*/vis_data/scalars.json'))
+    assert 'teacher/accuracy/top1' in scalars.read_text()

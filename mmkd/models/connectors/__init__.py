@@ -1,3 +1,4 @@
 from .conv import ConvConnector, LinearConnector
+from .ft import Paraphraser, Translator
 
-__all__ = ['ConvConnector', 'LinearConnector']
+__all__ = ['ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator']

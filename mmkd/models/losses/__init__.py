@@ -1,15 +1,24 @@
+from .ab import ABLoss
 from .at import ATLoss
+from .cc import CCLoss
 from .crd import CRDLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
 from .fitnets import HintLoss
+from .fsp import FSPLoss
+from .ft import FTLoss, ParaphraserReconstructionLoss
 from .ickd import ICKDLoss
 from .kd import KDLoss
+from .kdsvd import KDSVDLoss
+from .nst import NSTLoss
 from .pkt import PKTLoss
 from .rkd import RKDLoss
 from .sp import SPLoss
+from .vid import VIDLoss
 
 __all__ = [
     'KDLoss', 'HintLoss', 'ATLoss', 'SPLoss', 'RKDLoss', 'PKTLoss',
-    'ICKDLoss', 'DKDLoss', 'DISTLoss', 'CRDLoss'
+    'ICKDLoss', 'DKDLoss', 'DISTLoss', 'CRDLoss',
+    'CCLoss', 'VIDLoss', 'ABLoss', 'FSPLoss', 'NSTLoss', 'KDSVDLoss', 'FTLoss',
+    'ParaphraserReconstructionLoss'
 ]
