@@ -20,6 +20,8 @@ CONFIGS = sorted(
         osp.join(REPO_ROOT, 'projects', '*', 'configs', '*.py'))
     if '_base_' not in p)
 STAND_IN_SIZE = 4
+# one image of each of 4 classes (CIFAR10Mini is sorted by class)
+STAND_IN_INDICES = {'train': [0, 500, 1000, 1500], 'test': [0, 300, 600, 900]}
 
 
 def _rel(path):
@@ -60,7 +62,8 @@ def _stand_in(cfg, work_dir):
         pipeline = [t for t in inner.get('pipeline', [])
                     if t['type'] != 'LoadImageFromFile']
         inner.clear()
-        inner.update(type='CIFAR10Mini', split=split, indices=STAND_IN_SIZE,
+        inner.update(type='CIFAR10Mini', split=split,
+                     indices=STAND_IN_INDICES[split],
                      pipeline=pipeline)
         loader.update(batch_size=2, num_workers=0, persistent_workers=False)
     model = cfg.model

@@ -54,7 +54,7 @@ class CRDDataset:
     Examples:
         >>> from mmkd.datasets import CRDDataset
         >>> ds = CRDDataset(
-        ...     dict(type='CIFAR10Mini', indices=200,
+        ...     dict(type='CIFAR10Mini', indices=list(range(0, 5000, 25)),
         ...          pipeline=[dict(type='PackInputs')]), nce_k=16)
         >>> ds[3]['data_samples'].contrast_idx.shape
         (17,)

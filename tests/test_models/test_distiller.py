@@ -237,3 +237,17 @@ def test_direct_class_use():
         student=tiny_classifier(), teacher=tiny_classifier(),
         distill_losses=dict(loss_kd=KD))
     assert isinstance(model.distill_losses['loss_kd'], torch.nn.Module)
+
+
+def test_taps_record_only_during_the_training_forward():
+    model = distiller(taps=dict(s='student.backbone.layer3',
+                                t='teacher.backbone.layer3'))
+    inputs, samples = batch()
+    with torch.no_grad():
+        for _ in range(2):  # validation batches: nothing recorded
+            model(inputs, samples, mode='predict')
+            model(inputs, mode='tensor')
+    assert model.taps.records == {}
+    model.train()
+    model.loss(inputs, batch()[1])
+    assert model.taps.records == {}

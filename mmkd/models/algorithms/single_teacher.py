@@ -273,23 +273,23 @@ class SingleTeacherDistiller(BaseModel):
     # ------------------------------------------------------------ forward
     def _forward_tensors(self, inputs, labels, data_samples=None):
         """Teacher + student forward; returns every named tensor."""
-        self.taps.clear()
-        with torch.set_grad_enabled(self.teacher_trainable
-                                    and torch.is_grad_enabled()):
-            t_logits = self.teacher(inputs, mode='tensor')
-        if data_samples is None:
-            s_logits = self.student(inputs, mode='tensor')
-            student_losses = {}
-        else:
-            logit_tap = {}
-            handle = self.student.head.register_forward_hook(
-                lambda m, a, out: logit_tap.setdefault('s_logits', out))
-            try:
-                student_losses = self.student.loss(inputs, data_samples)
-            finally:
-                handle.remove()
-            s_logits = logit_tap['s_logits']
-        tensors = dict(self.taps.records)
+        with self.taps.recording() as records:
+            with torch.set_grad_enabled(self.teacher_trainable
+                                        and torch.is_grad_enabled()):
+                t_logits = self.teacher(inputs, mode='tensor')
+            if data_samples is None:
+                s_logits = self.student(inputs, mode='tensor')
+                student_losses = {}
+            else:
+                logit_tap = {}
+                handle = self.student.head.register_forward_hook(
+                    lambda m, a, out: logit_tap.setdefault('s_logits', out))
+                try:
+                    student_losses = self.student.loss(inputs, data_samples)
+                finally:
+                    handle.remove()
+                s_logits = logit_tap['s_logits']
+        tensors = dict(records)
         tensors.update(s_logits=s_logits, t_logits=t_logits,
                        gt_labels=labels)
         for key in self.data_inputs_used():

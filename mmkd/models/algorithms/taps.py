@@ -5,6 +5,7 @@ that module in the distiller, recorded by a forward hook on every forward.
 Append ``:input`` to record the module's first input instead, e.g.
 ``'student.head.fc:input'`` for the pooled feature a linear head sees.
 """
+import contextlib
 import difflib
 from typing import Dict, List
 
@@ -36,6 +37,7 @@ class FeatureTaps:
     def __init__(self, root: nn.Module, taps: Dict[str, str],
                  allowed_prefixes=('student', 'teacher')) -> None:
         self.records: Dict[str, object] = {}
+        self.active = False
         self.paths = dict(taps)
         self._handles = []
         modules = dict(root.named_modules())
@@ -64,6 +66,8 @@ class FeatureTaps:
     def _make_hook(self, name: str, spec: str, record_input: bool):
 
         def hook(module, args, output):
+            if not self.active:
+                return
             if name in self.records:
                 raise RuntimeError(
                     f'taps.{name}: {spec!r} ran twice in one forward (a '
@@ -72,6 +76,16 @@ class FeatureTaps:
             self.records[name] = args[0] if record_input else output
 
         return hook
+
+    @contextlib.contextmanager
+    def recording(self):
+        """Record during this block only (not in validation or predict)."""
+        self.records.clear()
+        self.active = True
+        try:
+            yield self.records
+        finally:
+            self.active = False
 
     def clear(self) -> None:
         self.records.clear()

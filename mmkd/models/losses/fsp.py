@@ -17,7 +17,8 @@ class FSPLoss(nn.Module):
 
     .. math::
         G_{ij} = \\frac{1}{h w} \\sum_{s=1}^{h} \\sum_{t=1}^{w}
-                 F_{a; s,t,i} \\, F_{b; s,t,j} \\in \\mathbb{R}^{C_a \\times C_b}
+                 F_{a; s,t,i} \\, F_{b; s,t,j},
+        \\qquad G \\in \\mathbb{R}^{C_a \\times C_b}
 
     and
 

@@ -49,10 +49,10 @@ class KDSVDLoss(nn.Module):
 
     ``mode`` chooses the matrix ``X`` of a ``[N, C, H, W]`` map:
 
-    - ``'mdistiller'`` (default, mdistiller's code, whose CIFAR-100 table
-      reports KDSVD): ``X`` is ``[C*H, W]``, so the singular vectors live
-      in the **width** dimension; student and teacher widths ``W`` must
-      agree at each layer, channels may differ.
+    - ``'mdistiller'`` (default; mdistiller's ``svd``, used by its
+      ``configs/cifar100/kdsvd.yaml``): ``X`` is ``[C*H, W]``, so the
+      singular vectors live in the **width** dimension; student and
+      teacher widths ``W`` must agree at each layer, channels may differ.
     - ``'paper'`` (the paper, its TensorFlow code and RepDistiller): ``X``
       is ``[H*W, C]``, the singular vectors live in **channel** space;
       student and teacher channels must agree at each layer (RepDistiller
@@ -61,8 +61,9 @@ class KDSVDLoss(nn.Module):
     The teacher's singular-vector signs are whatever the SVD routine
     returns (only the student is aligned to the teacher), so, as in the
     reference code, the value of ``R^T`` depends on the LAPACK sign
-    convention. Half-precision inputs are decomposed in float32 (SVD has no
-    half kernel; mdistiller casts to float32 always).
+    convention. Half-precision inputs are decomposed in float32 and the
+    loss is returned in float32 (SVD has no half kernel; mdistiller casts
+    to float32 always, float64 stays float64 here).
 
     Setup (mdistiller ``KDSVD``: ``K = 1``, feature weight 1, CE weight 1):
     stage outputs ``backbone.layer1``, ``layer2``, ``layer3`` of both
@@ -93,7 +94,8 @@ class KDSVDLoss(nn.Module):
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if not isinstance(k, int) or k < 1:
-            raise ValueError(f'KDSVDLoss: k must be a positive int, got {k!r}.')
+            raise ValueError(
+                f'KDSVDLoss: k must be a positive int, got {k!r}.')
         if mode not in self._modes:
             raise ValueError(f'KDSVDLoss: mode must be one of {self._modes}, '
                              f'got {mode!r}.')
@@ -189,4 +191,4 @@ class KDSVDLoss(nn.Module):
         v_sb, v_tb = self._layer(feats_S_b, feats_T_b.detach())
         diff = (self.rbf(v_sb, v_sa) - self.rbf(v_tb, v_ta).detach()).pow(2)
         loss = _finite(diff).sum() / feats_S_a.shape[0]
-        return self.loss_weight * loss.to(feats_S_a.dtype)
+        return self.loss_weight * loss

@@ -50,7 +50,8 @@ class NSTLoss(nn.Module):
 
     @staticmethod
     def poly_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """``[N, C_a, D]``, ``[N, C_b, D]`` -> ``(a b^T)^2``, ``[N, C_a, C_b]``."""
+        """Polynomial kernel ``(a b^T)^2`` between the rows of
+        ``[N, C_a, D]`` and ``[N, C_b, D]``, shape ``[N, C_a, C_b]``."""
         return (a @ b.transpose(1, 2)).pow(2)
 
     def forward(self, feats_S: torch.Tensor,
