@@ -139,27 +139,28 @@ class TeacherEvalHook(Hook):
     @torch.no_grad()
     def _evaluate(self, runner) -> None:
         model = _unwrap(runner.model)
-        teacher = getattr(model, 'teacher', None)
-        if teacher is None:
-            raise TypeError('TeacherEvalHook needs a distiller with a '
-                            '`teacher`; remove the hook for this model.')
+        if not hasattr(model, 'named_teachers'):
+            raise TypeError('TeacherEvalHook needs a distiller with '
+                            'teachers; remove the hook for this model.')
         loop = runner.val_loop
-        evaluator = runner.build_evaluator(runner.cfg.val_evaluator)
-        evaluator.dataset_meta = getattr(loop.dataloader.dataset, 'metainfo',
-                                         None)
-        was_training = teacher.training
-        teacher.eval()
-        for data in loop.dataloader:
-            data = model.data_preprocessor(data, False)
-            outputs = teacher.predict(data['inputs'], data['data_samples'])
-            evaluator.process(data_samples=outputs, data_batch=data)
-        teacher.train(was_training)
-        if getattr(model, 'teacher_eval', True):
+        self.metrics = {}
+        for name, teacher in model.named_teachers().items():
+            evaluator = runner.build_evaluator(runner.cfg.val_evaluator)
+            evaluator.dataset_meta = getattr(loop.dataloader.dataset,
+                                             'metainfo', None)
+            was_training = teacher.training
             teacher.eval()
-        metrics = evaluator.evaluate(len(loop.dataloader.dataset))
-        self.metrics = {f'teacher/{k}': v for k, v in metrics.items()}
-        runner.logger.info('teacher: ' + '  '.join(
-            f'{k}: {v:.4f}' for k, v in metrics.items()))
+            for data in loop.dataloader:
+                data = model.data_preprocessor(data, False)
+                outputs = teacher.predict(data['inputs'],
+                                          data['data_samples'])
+                evaluator.process(data_samples=outputs, data_batch=data)
+            teacher.train(was_training)
+            metrics = evaluator.evaluate(len(loop.dataloader.dataset))
+            self.metrics.update(
+                {f'{name}/{k}': v for k, v in metrics.items()})
+            runner.logger.info(f'{name}: ' + '  '.join(
+                f'{k}: {v:.4f}' for k, v in metrics.items()))
         runner.visualizer.add_scalars(self.metrics, step=runner.iter)
 
 

@@ -251,3 +251,61 @@ def test_taps_record_only_during_the_training_forward():
     model.train()
     model.loss(inputs, batch()[1])
     assert model.taps.records == {}
+
+
+def test_multi_teacher_per_teacher_losses_and_ensemble(tmp_path):
+    t1 = MODELS.build(tiny_classifier(depth=14, widths=(16, 32, 64)))
+    path = str(tmp_path / 't1.pth')
+    torch.save(t1.state_dict(), path)
+    model = MODELS.build(dict(
+        type='MultiTeacherDistiller',
+        student=tiny_classifier(),
+        teachers=dict(
+            a=dict(model=tiny_classifier(depth=14, widths=(16, 32, 64)),
+                   ckpt=path),
+            b=dict(model=tiny_classifier(depth=8, widths=(16, 32, 64)))),
+        taps=dict(fa='teachers.a.backbone.layer3'),
+        distill_losses=dict(
+            loss_kd_a=dict(KD, inputs=dict(preds_S='s_logits',
+                                           preds_T='t_logits_a')),
+            loss_kd_b=dict(KD, inputs=dict(preds_S='s_logits',
+                                           preds_T='t_logits_b')),
+            loss_kd_mean=dict(KD, inputs=dict(preds_S='s_logits',
+                                              preds_T='t_logits_mean')))))
+    assert torch.equal(model.teachers.a.head.fc.weight, t1.head.fc.weight)
+    model.eval()
+    inputs, samples = batch()
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {'student.loss', 'loss_kd_a', 'loss_kd_b',
+                           'loss_kd_mean'}
+    with torch.no_grad():
+        s = model.student(inputs, mode='tensor')
+        ta = model.teachers.a(inputs, mode='tensor')
+        tb = model.teachers.b(inputs, mode='tensor')
+    kd = model.distill_losses.loss_kd_a
+    torch.testing.assert_close(losses['loss_kd_a'], kd(s, ta))
+    torch.testing.assert_close(losses['loss_kd_b'], kd(s, tb))
+    torch.testing.assert_close(losses['loss_kd_mean'], kd(s, (ta + tb) / 2))
+    model.train()
+    assert not model.teachers.a.training and not model.teachers.b.training
+    sum(model.loss(inputs, samples).values()).backward()
+    assert all(p.grad is None for p in model.teachers.parameters())
+    assert set(model.named_teachers()) == {'teacher.a', 'teacher.b'}
+
+    with pytest.raises(ValueError, match=r"'t_logits' is not a known "
+                       r"tensor; nearest: 't_logits_a'"):
+        MODELS.build(dict(
+            type='MultiTeacherDistiller', student=tiny_classifier(),
+            teachers=dict(a=dict(model=tiny_classifier())),
+            distill_losses=dict(loss_kd=KD)))
+    with pytest.raises(TypeError, match='not `teacher`'):
+        MODELS.build(dict(type='MultiTeacherDistiller',
+                          student=tiny_classifier(),
+                          teacher=tiny_classifier(),
+                          teachers=dict(a=dict(model=tiny_classifier()))))
+    with pytest.raises(ValueError, match=r'model.teachers.a must be '
+                       r'dict\(model=..., ckpt=...\)'):
+        MODELS.build(dict(type='MultiTeacherDistiller',
+                          student=tiny_classifier(),
+                          teachers=dict(a=dict(model=tiny_classifier(),
+                                               checkpoint='x'))))

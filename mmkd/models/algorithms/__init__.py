@@ -1,4 +1,8 @@
+from .multi_teacher import MultiTeacherDistiller
 from .single_teacher import SingleTeacherDistiller, build_classifier
 from .taps import FeatureTaps
 
-__all__ = ['SingleTeacherDistiller', 'FeatureTaps', 'build_classifier']
+__all__ = [
+    'SingleTeacherDistiller', 'MultiTeacherDistiller', 'FeatureTaps',
+    'build_classifier'
+]

@@ -138,31 +138,16 @@ class SingleTeacherDistiller(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = student
-        self.teacher = build_classifier(teacher, 'model.teacher')
-        self.teacher_ckpt = teacher_ckpt
         self.student_ckpt = student_ckpt
         self.teacher_trainable = teacher_trainable
         self.teacher_eval = teacher_eval
         self.student_loss_weight = student_loss_weight
-
-        if teacher_ckpt is not None:
-            load_model_weights(self.teacher, teacher_ckpt, 'teacher',
-                               'model.teacher_ckpt')
-        else:
-            self.teacher.init_weights()
-            print_log(
-                'model.teacher_ckpt is None: the teacher is randomly '
-                'initialised (intended only for training-free uses).',
-                logger='current', level=30)
+        self._build_teachers(teacher, teacher_ckpt)
         if student_ckpt is not None:
             load_model_weights(self.student, student_ckpt, 'student',
                                'model.student_ckpt')
-        if not teacher_trainable:
-            self.teacher.requires_grad_(False)
-        if teacher_eval:
-            self.teacher.eval()
 
-        self.taps = FeatureTaps(self, taps or {})
+        self.taps = FeatureTaps(self, taps or {}, self.TAP_PREFIXES)
         self.connectors = nn.ModuleDict()
         self.connector_inputs: Dict[str, str] = {}
         self.distill_losses = nn.ModuleDict()
@@ -172,9 +157,30 @@ class SingleTeacherDistiller(BaseModel):
         if check_input_shape is not None:
             self._dry_run(tuple(check_input_shape))
 
+    # ------------------------------------------------------------ teachers
+    #: First path components a tap may start with.
+    TAP_PREFIXES = ('student', 'teacher')
+
+    def _build_teachers(self, teacher, teacher_ckpt: Optional[str]) -> None:
+        self.teacher = build_classifier(teacher, 'model.teacher')
+        self.teacher_ckpt = teacher_ckpt
+        prepare_teacher(self.teacher, teacher_ckpt, 'model.teacher_ckpt',
+                        self.teacher_trainable, self.teacher_eval)
+
+    def named_teachers(self) -> Dict[str, nn.Module]:
+        """``{log name: teacher}``; used by hooks such as TeacherEvalHook."""
+        return {'teacher': self.teacher}
+
+    def _teacher_tensors(self, inputs) -> Dict[str, torch.Tensor]:
+        """The teacher's named outputs (``t_logits``)."""
+        return dict(t_logits=self.teacher(inputs, mode='tensor'))
+
+    def _builtin_names(self) -> List[str]:
+        return list(BUILTIN_INPUTS)
+
     # ------------------------------------------------------------ building
     def _known_names(self) -> List[str]:
-        return list(BUILTIN_INPUTS) + list(self.taps.paths) + list(
+        return self._builtin_names() + list(self.taps.paths) + list(
             self.connectors)
 
     def _build_connectors(self, cfgs: Dict[str, dict]) -> None:
@@ -276,7 +282,7 @@ class SingleTeacherDistiller(BaseModel):
         with self.taps.recording() as records:
             with torch.set_grad_enabled(self.teacher_trainable
                                         and torch.is_grad_enabled()):
-                t_logits = self.teacher(inputs, mode='tensor')
+                teacher_tensors = self._teacher_tensors(inputs)
             if data_samples is None:
                 s_logits = self.student(inputs, mode='tensor')
                 student_losses = {}
@@ -290,8 +296,8 @@ class SingleTeacherDistiller(BaseModel):
                     handle.remove()
                 s_logits = logit_tap['s_logits']
         tensors = dict(records)
-        tensors.update(s_logits=s_logits, t_logits=t_logits,
-                       gt_labels=labels)
+        tensors.update(teacher_tensors)
+        tensors.update(s_logits=s_logits, gt_labels=labels)
         for key in self.data_inputs_used():
             tensors[key] = _metainfo_tensor(data_samples, key)
         for name, connector in self.connectors.items():
@@ -351,11 +357,12 @@ class SingleTeacherDistiller(BaseModel):
     def train(self, mode: bool = True):
         super().train(mode)
         if self.teacher_eval:
-            self.teacher.eval()
+            for teacher in self.named_teachers().values():
+                teacher.eval()
         return self
 
     def init_weights(self) -> None:
-        """Initialise the student and connectors; never the teacher.
+        """Initialise the student and connectors; never the teachers.
 
         The teacher's weights come from ``teacher_ckpt`` at build time (or
         its own random init); the student keeps ``student_ckpt`` if given.
@@ -365,6 +372,23 @@ class SingleTeacherDistiller(BaseModel):
         for connector in self.connectors.values():
             if hasattr(connector, 'init_weights'):
                 connector.init_weights()
+
+
+def prepare_teacher(teacher: nn.Module, ckpt: Optional[str], field: str,
+                    trainable: bool, keep_eval: bool) -> None:
+    """Load a teacher's weights (or initialise it), freeze it, set eval."""
+    if ckpt is not None:
+        load_model_weights(teacher, ckpt, 'teacher', field)
+    else:
+        teacher.init_weights()
+        print_log(
+            f'{field} is None: the teacher is randomly initialised '
+            '(intended only for training-free uses and smoke tests).',
+            logger='current', level=30)
+    if not trainable:
+        teacher.requires_grad_(False)
+    if keep_eval:
+        teacher.eval()
 
 
 def _labels(data_samples) -> Optional[torch.Tensor]:
