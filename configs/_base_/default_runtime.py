@@ -17,6 +17,8 @@ custom_hooks = [
     # fail before training if the data does not fit the model (classes,
     # sample indices a distill loss needs)
     dict(type='DataCheckHook'),
+    # epoch-dependent losses (DKD's warm-up) get the epoch
+    dict(type='LossEpochHook'),
 ]
 
 env_cfg = dict(

@@ -1,8 +1,10 @@
-from .hooks import DataCheckHook, RNGStateHook, TeacherEvalHook
+from .hooks import (DataCheckHook, LossEpochHook, RNGStateHook,
+                    TeacherEvalHook)
 from .pipeline import check_stages, format_summary, run_pipeline
 from .runner import KDRunner
 
 __all__ = [
     'KDRunner', 'RNGStateHook', 'TeacherEvalHook', 'DataCheckHook',
+    'LossEpochHook',
     'run_pipeline', 'check_stages', 'format_summary'
 ]

@@ -166,3 +166,22 @@ class TeacherEvalHook(Hook):
 
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class LossEpochHook(Hook):
+    """Tell epoch-dependent distill parts the epoch, before each epoch.
+
+    Calls ``set_epoch(runner.epoch + 1)`` (epochs counted from 1) on every
+    module of the model that defines it, e.g. DKD's linear warm-up
+    ``min(epoch / 20, 1)``. The factor depends only on the epoch, so it is
+    right after a resume too. In ``configs/_base_/default_runtime.py``.
+    """
+
+    priority = 'NORMAL'
+
+    def before_train_epoch(self, runner) -> None:
+        for module in _unwrap(runner.model).modules():
+            set_epoch = getattr(module, 'set_epoch', None)
+            if callable(set_epoch):
+                set_epoch(runner.epoch + 1)

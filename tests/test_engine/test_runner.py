@@ -150,3 +150,25 @@ def test_teacher_metrics_are_logged_apart_and_save_best_uses_student(
     assert 'teacher: accuracy/top1' in log
     scalars = next((tmp_path / 'w').glob('*/vis_data/scalars.json'))
     assert 'teacher/accuracy/top1' in scalars.read_text()
+
+
+def test_loss_epoch_hook_sets_dkd_warmup(tmp_path):
+    cfg_path = write_config(tmp_path / 'cfg.py', work_dir=tmp_path / 'w',
+                            distill=True, epochs=2, val=False)
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.distill_losses = dict(loss_dkd=dict(
+        type='DKDLoss', warmup_epochs=4,
+        inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                    gt_labels='gt_labels')))
+    runner = KDRunner.from_cfg(cfg)
+    seen = []
+
+    class _Spy(Hook):
+        priority = 'LOWEST'
+
+        def before_train_epoch(self, runner):
+            seen.append(runner.model.distill_losses.loss_dkd.warmup_factor)
+
+    runner.register_hook(_Spy())
+    runner.train()
+    assert seen == [0.25, 0.5]

@@ -26,9 +26,9 @@ class DKDLoss(nn.Module):
     Warm-up: the paper scales the loss by ``f = min(epoch / warmup_epochs,
     1)`` (mdistiller counts epochs from 1). The loss does not see the
     epoch, so ``f`` is the attribute ``warmup_factor`` (1.0 when built,
-    i.e. no warm-up); call :meth:`set_epoch` once per epoch, e.g. from a
-    hook's ``before_train_epoch`` with ``runner.epoch + 1``, to apply the
-    paper's schedule.
+    i.e. no warm-up); :meth:`set_epoch` sets it. ``LossEpochHook`` (in
+    mmkd's default runtime) calls it before every epoch with
+    ``runner.epoch + 1``, which applies the paper's schedule.
 
     Args:
         alpha (float): TCKD weight. Defaults to 1.0.
