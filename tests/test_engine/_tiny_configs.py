@@ -6,9 +6,15 @@ from conftest import REPO_ROOT, tiny_classifier
 BASE = osp.join(REPO_ROOT, 'configs', '_base_')
 
 
+def spread(n, total):
+    """``n`` indices spread evenly over a class-sorted split (all classes)."""
+    return list(range(0, total, total // n))[:n]
+
+
 def tiny_config(work_dir, distill=False, epochs=2, n_train=64, batch=16,
                 augment=True, norm_cfg=None, val=True, seed=0):
-    """A config text: tiny ResNet-8 (or KD into it) on ``n_train`` images."""
+    """A config text: tiny ResNet-8 (or KD into it) on ``n_train`` images
+    of all ten classes, validated on 100 test images (10 per class)."""
     student = tiny_classifier(norm_cfg=norm_cfg)
     if distill:
         model = dict(
@@ -31,9 +37,11 @@ _base_ = ['{BASE}/datasets/cifar10_mini_bs64.py',
 model = {model!r}
 train_dataloader = dict(
     batch_size={batch}, num_workers=0,
-    dataset=dict(indices={n_train}, pipeline={pipeline!r}),
+    dataset=dict(indices={spread(n_train, 5000)!r}, pipeline={pipeline!r}),
     sampler=dict(type='DefaultSampler', shuffle=True, seed={seed}))
-val_dataloader = dict(batch_size=50, dataset=dict(indices=100))
+val_dataloader = dict(batch_size=50,
+                      dataset=dict(indices={spread(100, 3000)!r}))
+test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9,
                                     weight_decay=5e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[1],

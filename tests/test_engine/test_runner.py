@@ -118,6 +118,26 @@ def test_two_cpu_processes_match_one_process(tmp_path):
     assert len(metrics[0]) == 2 and metrics[0] == pytest.approx(
         metrics[1], abs=1e-6)
 
+    # dist_test.sh with 2 processes == tools/test.py with one
+    ckpt = str(tmp_path / 'two' / 'epoch_2.pth')
+    env['PORT'] = str(_free_port())
+    proc = subprocess.run(
+        ['bash', osp.join(REPO_ROOT, 'tools', 'dist_test.sh'), two, ckpt,
+         '2', '--out', str(tmp_path / 'm2.json'), '--work-dir',
+         str(tmp_path / 't2')], env=env, capture_output=True, text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), one, ckpt,
+         '--out', str(tmp_path / 'm1.json'), '--work-dir',
+         str(tmp_path / 't1')], env=env, capture_output=True, text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m1 = json.loads((tmp_path / 'm1.json').read_text())
+    m2 = json.loads((tmp_path / 'm2.json').read_text())
+    assert m1 == pytest.approx(m2) and m1['accuracy/top1'] == pytest.approx(
+        metrics[1][-1])
+
 
 def test_teacher_metrics_are_logged_apart_and_save_best_uses_student(
         tmp_path):

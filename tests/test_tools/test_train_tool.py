@@ -150,3 +150,30 @@ def test_plugin_project_trains(tmp_path):
 def test_both_local_rank_spellings_are_accepted(flag, tmp_path):
     proc = run_tool('tools/train.py', 'nope.py', flag, '0')
     assert 'unrecognized arguments' not in proc.stderr
+
+
+def test_quickstart_command_short_schedule(tmp_path):
+    """The README's quickstart pipeline, on 64 images for 1 epoch."""
+    proc = run_tool(
+        'tools/train.py',
+        'configs/quickstart/pipeline_kd_resnet20_resnet8-w8_cifar10mini.py',
+        '--work-dir', str(tmp_path), '--cfg-options',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        'param_scheduler.T_max=1', 'train_dataloader.dataset.indices=64',
+        'val_dataloader.dataset.indices=64')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()[-5:]
+    assert lines[0].split() == ['stage', 'accuracy/top1', 'wall', 'time',
+                                '(s)']
+    assert [line.split()[0] for line in lines[2:]] == [
+        'teacher', 'student_alone', 'student_kd']
+    for name in ('teacher', 'student_alone', 'student_kd'):
+        assert (tmp_path / name / 'stage_done.json').is_file()
+    # run again: every stage is skipped
+    proc = run_tool(
+        'tools/train.py',
+        'configs/quickstart/pipeline_kd_resnet20_resnet8-w8_cifar10mini.py',
+        '--work-dir', str(tmp_path), '--cfg-options',
+        'train_cfg.max_epochs=1', 'param_scheduler.T_max=1')
+    assert proc.returncode == 0
+    assert proc.stdout.count('already finished') == 3

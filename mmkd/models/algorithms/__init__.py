@@ -1,3 +1,4 @@
+from .dih import DIHDistiller, HeadFinetuner, HeadSelectHook
 from .multi_teacher import MultiTeacherDistiller
 from .single_teacher import SingleTeacherDistiller, build_classifier
 from .taps import FeatureTaps

@@ -1,3 +1,4 @@
+from .aux_heads import DIHHead, MHKDHead, TOFDBranch
 from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
 

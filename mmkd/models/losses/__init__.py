@@ -2,6 +2,7 @@ from .ab import ABLoss
 from .at import ATLoss
 from .cc import CCLoss
 from .crd import CRDLoss
+from .dih import CohortKDLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
 from .fitnets import HintLoss
@@ -10,10 +11,12 @@ from .ft import FTLoss, ParaphraserReconstructionLoss
 from .ickd import ICKDLoss
 from .kd import KDLoss
 from .kdsvd import KDSVDLoss
+from .mhkd import MHKDHeadLoss
 from .nst import NSTLoss
 from .pkt import PKTLoss
 from .rkd import RKDLoss
 from .sp import SPLoss
+from .tofd import TOFDLoss
 from .vid import VIDLoss
 
 __all__ = [

@@ -1,0 +1,179 @@
+"""The baseline zoo on real CIFAR-10 images: each method vs the student alone.
+
+    python benchmarks/cifar10_zoo.py --teacher-ckpt PATH [--epochs 15]
+        [--methods kd at ...] [--seed 0] [--work-dir work_dirs/zoo]
+
+Data: the bundled CIFAR-10 subset (5,000 training / 3,000 test images,
+``mmkd/datasets/data/README.md``), or a larger subset built with
+``tools/dataset_converters/make_cifar10_mini.py`` and passed as
+``--data-file``. Pair: the quickstart's CIFAR ResNet-20 teacher (pass its
+checkpoint, e.g. from the quickstart pipeline's ``teacher`` stage) and a
+half-width ResNet-8 student. Every method runs the same schedule and seed
+as the student alone (the quickstart's 15-epoch cosine SGD schedule).
+
+Losses use RepDistiller's weights (feature methods: CE 1.0 plus the
+feature loss; KD: 0.1 CE + 0.9 KL, T = 4). Methods that need a second
+training stage (AB, FT, FSP) or equal widths (KD-SVD) are not in this
+one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
+to the schedule (1 of 15 epochs).
+
+Prints a table (top-1, difference to the student alone, wall time) and
+writes it to ``<work-dir>/results.json``.
+"""
+import argparse
+import copy
+import json
+import os.path as osp
+import time
+
+from mmengine.config import Config
+
+import mmkd  # noqa: F401
+from mmkd.engine import KDRunner
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+KD_CFG = osp.join(REPO, 'configs', 'quickstart',
+                  'kd_resnet20_resnet8-w8_1xb64_cifar10mini.py')
+ALONE_CFG = osp.join(REPO, 'configs', 'quickstart',
+                     'resnet8-w8_1xb64_cifar10mini.py')
+
+# Student: CIFARResNet-8, widths 8/16/32; teacher: CIFARResNet-20, 16/32/64.
+S, T = 'student.backbone.', 'teacher.backbone.'
+LAYERS = dict(s1=S + 'layer1', s2=S + 'layer2', s3=S + 'layer3',
+              t1=T + 'layer1', t2=T + 'layer2', t3=T + 'layer3',
+              s_pool='student.head.fc:input', t_pool='teacher.head.fc:input')
+
+
+def feats(loss_type, weight, s, t, **kwargs):
+    return dict(type=loss_type, loss_weight=weight,
+                inputs=dict(feats_S=s, feats_T=t), **kwargs)
+
+
+METHODS = {
+    'kd': dict(student_loss_weight=0.1, distill_losses=dict(loss_kd=dict(
+        type='KDLoss', tau=4, loss_weight=0.9,
+        inputs=dict(preds_S='s_logits', preds_T='t_logits')))),
+    'fitnets': dict(
+        connectors=dict(hint=dict(type='ConvConnector', in_channels=16,
+                                  out_channels=32, kernel_size=3,
+                                  norm_cfg=dict(type='BN'), act=True,
+                                  input='s2')),
+        distill_losses=dict(loss_hint=feats('HintLoss', 100, 'hint', 't2'))),
+    'at': dict(distill_losses={
+        f'loss_at_{i}': feats('ATLoss', 1000, f's{i}', f't{i}')
+        for i in (1, 2, 3)}),
+    'sp': dict(distill_losses=dict(loss_sp=feats('SPLoss', 3000, 's3',
+                                                 't3'))),
+    'rkd': dict(distill_losses=dict(loss_rkd=feats('RKDLoss', 1, 's_pool',
+                                                   't_pool'))),
+    'pkt': dict(distill_losses=dict(loss_pkt=feats('PKTLoss', 30000,
+                                                   's_pool', 't_pool'))),
+    'ickd': dict(
+        connectors=dict(embed=dict(type='ConvConnector', in_channels=32,
+                                   out_channels=64, kernel_size=1,
+                                   norm_cfg=dict(type='BN'), input='s3')),
+        distill_losses=dict(loss_ickd=feats('ICKDLoss', 2.5, 'embed',
+                                            't3'))),
+    'dkd': dict(distill_losses=dict(loss_dkd=dict(
+        type='DKDLoss', alpha=1., beta=8., tau=4., warmup_epochs=1,
+        inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                    gt_labels='gt_labels')))),
+    'dist': dict(distill_losses=dict(loss_dist=dict(
+        type='DISTLoss', beta=2., gamma=2., tau=4.,
+        inputs=dict(preds_S='s_logits', preds_T='t_logits')))),
+    'crd': dict(distill_losses=dict(loss_crd=dict(
+        type='CRDLoss', s_dim=32, t_dim=64, num_data=5000, nce_k=4096,
+        loss_weight=0.8,
+        inputs=dict(feats_S='s_pool', feats_T='t_pool',
+                    sample_idx='sample_idx', contrast_idx='contrast_idx')))),
+    'cc': dict(
+        connectors=dict(
+            s_emb=dict(type='LinearConnector', in_channels=32,
+                       out_channels=128, input='s_pool'),
+            t_emb=dict(type='LinearConnector', in_channels=64,
+                       out_channels=128, input='t_pool')),
+        distill_losses=dict(loss_cc=feats('CCLoss', 0.02, 's_emb',
+                                          't_emb'))),
+    'vid': dict(distill_losses={
+        f'loss_vid_{i}': feats('VIDLoss', 1, f's{i}', f't{i}',
+                               in_channels=c, mid_channels=2 * c,
+                               out_channels=2 * c)
+        for i, c in ((1, 8), (2, 16), (3, 32))}),
+    'nst': dict(distill_losses={
+        f'loss_nst_{i}': feats('NSTLoss', 50, f's{i}', f't{i}')
+        for i in (1, 2, 3)}),
+}
+
+
+def method_config(name, args):
+    if name == 'student':
+        cfg = Config.fromfile(ALONE_CFG)
+    else:
+        cfg = Config.fromfile(KD_CFG)
+        spec = copy.deepcopy(METHODS[name])
+        cfg.model.teacher_ckpt = args.teacher_ckpt
+        cfg.model.student_loss_weight = spec.pop('student_loss_weight', 1.0)
+        cfg.model.distill_losses = spec.pop('distill_losses')
+        cfg.model.connectors = spec.pop('connectors', {})
+        cfg.model.taps = dict(LAYERS)
+        if name == 'crd':
+            inner = cfg.train_dataloader.dataset
+            cfg.train_dataloader.dataset = dict(type='CRDDataset',
+                                                nce_k=4096, dataset=inner)
+    cfg.train_cfg.max_epochs = args.epochs
+    cfg.param_scheduler.T_max = args.epochs
+    cfg.train_cfg.val_interval = args.epochs
+    cfg.randomness = dict(seed=args.seed)
+    cfg.work_dir = osp.join(args.work_dir, name)
+    if args.data_file:
+        for loader in (cfg.train_dataloader, cfg.val_dataloader):
+            dataset = loader.dataset
+            while 'dataset' in dataset:
+                dataset = dataset.dataset
+            dataset.data_file = args.data_file
+    return cfg
+
+
+def run(name, args):
+    cfg = method_config(name, args)
+    start = time.perf_counter()
+    runner = KDRunner.from_cfg(cfg)
+    runner.train()
+    wall = time.perf_counter() - start
+    metrics = runner.val_loop.run()
+    return dict(method=name, top1=float(metrics['accuracy/top1']),
+                wall_time_s=round(wall, 1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--teacher-ckpt', required=True,
+                        help='ResNet-20 teacher trained on the same data')
+    parser.add_argument('--methods', nargs='+', default=list(METHODS),
+                        choices=list(METHODS))
+    parser.add_argument('--epochs', type=int, default=15)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--data-file', default=None)
+    parser.add_argument('--work-dir', default='work_dirs/cifar10_zoo')
+    args = parser.parse_args()
+    if not osp.isfile(args.teacher_ckpt):
+        raise SystemExit(f'--teacher-ckpt {args.teacher_ckpt!r} does not '
+                         'exist; run the quickstart pipeline first.')
+    results = [run('student', args)]
+    for name in args.methods:
+        results.append(run(name, args))
+        base = results[0]['top1']
+        print('\n' + '\n'.join(
+            f"{r['method']:<9}{r['top1']:>7.2f}{r['top1'] - base:>+10.2f}"
+            f"{r['wall_time_s']:>9.1f}" for r in results), flush=True)
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(args=vars(args), results=results), f, indent=2)
+    print(f"\n{'method':<9}{'top-1':>7}{'vs alone':>10}{'wall s':>9}")
+    for r in results:
+        print(f"{r['method']:<9}{r['top1']:>7.2f}"
+              f"{r['top1'] - results[0]['top1']:>+10.2f}"
+              f"{r['wall_time_s']:>9.1f}")
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,9 @@
+# RepDistiller's init stage of its two-stage methods (AB, FSP, FT): 30 epochs
+# of SGD at a constant lr 0.05, momentum 0.9, weight decay 5e-4, batch 64.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
+# no param_scheduler: the lr stays constant
+train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=30)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=64)

@@ -1,0 +1,16 @@
+# ResNet-34 with mmpretrain's CIFAR stem (ResNet_CIFAR: 3x3 stride-1 stem, no
+# max-pool) trained alone with CE on CIFAR-100 with DIH's schedule (DIH README
+# Table 2: 200 epochs, SGD lr 0.1, Nesterov momentum 0.9, weight decay 5e-4,
+# lr x0.1 at 60/120/180, batch 64); a DIH teacher (stage 1).
+# Seeds of the paper: --cfg-options randomness.seed=30 (and 50, 67).
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_200e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet_CIFAR', depth=34),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=100, in_channels=512,
+              loss=dict(type='CrossEntropyLoss')))

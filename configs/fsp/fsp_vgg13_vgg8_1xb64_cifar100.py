@@ -1,0 +1,43 @@
+# FSP (Yim et al. 2017), one-stage form: vgg13 teaches vgg8; loss = 1.0 CE +
+# 50 x FSP-matrix MSE for each pair of consecutive features (block0, block1,
+# block2, block3, block4; RepDistiller's feat[:-1]), no KD term; 240 epochs,
+# SGD 0.05, lr x0.1 at 150/180/210, batch 64 on one GPU. RepDistiller itself
+# runs FSP as an init stage then CE:
+# pipeline_fsp_vgg13_vgg8_1xb64_cifar100.py. The teacher comes from
+# configs/cifar_models/vgg13_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/vgg13_vgg8_cifar100.py',
+]
+model = dict(
+    student_loss_weight=1.0,
+    taps=dict(
+        s_feat0='student.backbone.block0',
+        t_feat0='teacher.backbone.block0',
+        s_feat1='student.backbone.block1',
+        t_feat1='teacher.backbone.block1',
+        s_feat2='student.backbone.block2',
+        t_feat2='teacher.backbone.block2',
+        s_feat3='student.backbone.block3',
+        t_feat3='teacher.backbone.block3',
+        s_feat4='student.backbone.block4',
+        t_feat4='teacher.backbone.block4'),
+    distill_losses=dict(
+        loss_fsp_1=dict(
+            type='FSPLoss', loss_weight=50,
+            inputs=dict(feats_S_a='s_feat0', feats_S_b='s_feat1',
+                        feats_T_a='t_feat0', feats_T_b='t_feat1')),
+        loss_fsp_2=dict(
+            type='FSPLoss', loss_weight=50,
+            inputs=dict(feats_S_a='s_feat1', feats_S_b='s_feat2',
+                        feats_T_a='t_feat1', feats_T_b='t_feat2')),
+        loss_fsp_3=dict(
+            type='FSPLoss', loss_weight=50,
+            inputs=dict(feats_S_a='s_feat2', feats_S_b='s_feat3',
+                        feats_T_a='t_feat2', feats_T_b='t_feat3')),
+        loss_fsp_4=dict(
+            type='FSPLoss', loss_weight=50,
+            inputs=dict(feats_S_a='s_feat3', feats_S_b='s_feat4',
+                        feats_T_a='t_feat3', feats_T_b='t_feat4'))))

@@ -1,0 +1,23 @@
+# ICKD-C (Liu et al. 2021), the authors' CIFAR-100 setting: resnet110 teaches
+# resnet32; loss = 1.0 CE + 2.5 x inter-channel correlation of the last
+# stage's map (S.layer3 through a 1x1 conv + BN to 64 channels, T.layer3), no
+# KD term; 240 epochs, SGD 0.05, lr x0.1 at 150/180/210, batch 64 on one GPU.
+# The teacher comes from configs/cifar_models/resnet110_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/resnet110_resnet32_cifar100.py',
+]
+model = dict(
+    student_loss_weight=1.0,
+    taps=dict(
+        s_feat='student.backbone.layer3',
+        t_feat='teacher.backbone.layer3'),
+    connectors=dict(
+        s_embed=dict(type='ConvConnector', input='s_feat', in_channels=64,
+                     out_channels=64, kernel_size=1,
+                     norm_cfg=dict(type='BN'))),
+    distill_losses=dict(
+        loss_ickd=dict(type='ICKDLoss', loss_weight=2.5,
+                       inputs=dict(feats_S='s_embed', feats_T='t_feat'))))

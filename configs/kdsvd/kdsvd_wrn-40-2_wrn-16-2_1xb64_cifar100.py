@@ -1,0 +1,29 @@
+# KD-SVD (Lee et al. 2018), mdistiller's CIFAR-100 setting: wrn-40-2 teaches
+# wrn-16-2; loss = 1.0 CE + 1.0 x KD-SVD (k = 1, mdistiller's SVD form) for
+# each pair of consecutive stage outputs (layer1, layer2, layer3.1), no KD
+# term; 240 epochs, SGD 0.05, lr x0.1 at 150/180/210, batch 64 on one GPU.
+# The teacher comes from configs/cifar_models/wrn-40-2_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/wrn-40-2_wrn-16-2_cifar100.py',
+]
+model = dict(
+    student_loss_weight=1.0,
+    taps=dict(
+        s_feat1='student.backbone.layer1',
+        t_feat1='teacher.backbone.layer1',
+        s_feat2='student.backbone.layer2',
+        t_feat2='teacher.backbone.layer2',
+        s_feat3='student.backbone.layer3.1',
+        t_feat3='teacher.backbone.layer3.5'),
+    distill_losses=dict(
+        loss_kdsvd_1=dict(
+            type='KDSVDLoss', k=1, loss_weight=1.0,
+            inputs=dict(feats_S_a='s_feat1', feats_S_b='s_feat2',
+                        feats_T_a='t_feat1', feats_T_b='t_feat2')),
+        loss_kdsvd_2=dict(
+            type='KDSVDLoss', k=1, loss_weight=1.0,
+            inputs=dict(feats_S_a='s_feat2', feats_S_b='s_feat3',
+                        feats_T_a='t_feat2', feats_T_b='t_feat3'))))

@@ -1,0 +1,18 @@
+# PKT (Passalis & Tefas 2018), RepDistiller's CIFAR-100 recipe: resnet110
+# teaches resnet32; loss = 1.0 CE + 30000 x PKT on the pooled features, no KD
+# term; 240 epochs, SGD 0.05, lr x0.1 at 150/180/210, batch 64 on one GPU.
+# The teacher comes from configs/cifar_models/resnet110_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/resnet110_resnet32_cifar100.py',
+]
+model = dict(
+    student_loss_weight=1.0,
+    taps=dict(
+        s_pool='student.head.fc:input',
+        t_pool='teacher.head.fc:input'),
+    distill_losses=dict(
+        loss_pkt=dict(type='PKTLoss', loss_weight=30000,
+                      inputs=dict(feats_S='s_pool', feats_T='t_pool'))))
