@@ -5,10 +5,9 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmkd.registry import MODELS
+from .base import StagedBackbone
 
 
 class BasicBlock(nn.Module):
@@ -59,7 +58,7 @@ class BasicBlock(nn.Module):
 
 
 @MODELS.register_module()
-class CIFARResNet(BaseBackbone):
+class CIFARResNet(StagedBackbone):
     """ResNet for 32x32 inputs (He et al. 2016, Sec. 4.2), as RepDistiller.
 
     Structure: a 3x3 conv stem, then 3 stages of ``n`` :class:`BasicBlock`
@@ -167,37 +166,6 @@ class CIFARResNet(BaseBackbone):
                 in_channels = out_channels
             self.add_module(name, nn.Sequential(*blocks))
 
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        num_stages = len(self.stage_names)
-        for index in out_indices:
-            if not -num_stages <= index < num_stages:
-                raise ValueError(
-                    f'CIFARResNet: out_indices entry {index} is out of range '
-                    f'for the {num_stages} stages {self.stage_names}.')
-        self.out_indices = tuple(sorted({i % num_stages for i in out_indices}))
+        self._set_out_indices(out_indices)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(
-                    m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Run the stem and the stages.
-
-        Args:
-            x (Tensor): Images, shape ``[N, 3, H, W]``.
-
-        Returns:
-            tuple[Tensor]: The outputs of the stages in ``out_indices``.
-        """
-        x = self.stem(x)
-        outs = []
-        for i, name in enumerate(self.stage_names):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        self._kaiming_init()

@@ -6,10 +6,10 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import channel_shuffle
 
 from mmkd.registry import MODELS
+from .base import StagedBackbone
 
 
 class ShuffleV1Unit(nn.Module):
@@ -67,7 +67,7 @@ class ShuffleV1Unit(nn.Module):
 
 
 @MODELS.register_module()
-class CIFARShuffleNetV1(BaseBackbone):
+class CIFARShuffleNetV1(StagedBackbone):
     """ShuffleNet V1 for 32x32 inputs, as RepDistiller's ``ShuffleNetv1.py``.
 
     Structure: a 1x1 conv stem to 24 channels (no stride, no max-pool),
@@ -164,32 +164,7 @@ class CIFARShuffleNetV1(BaseBackbone):
                 in_channels = channels
             self.add_module(name, nn.Sequential(*units))
 
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        num_stages = len(self.stage_names)
-        for index in out_indices:
-            if not -num_stages <= index < num_stages:
-                raise ValueError(
-                    f'CIFARShuffleNetV1: out_indices entry {index} is out of '
-                    f'range for the {num_stages} stages {self.stage_names}.')
-        self.out_indices = tuple(sorted({i % num_stages for i in out_indices}))
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Run the stem and the stages.
-
-        Args:
-            x (Tensor): Images, shape ``[N, 3, H, W]``.
-
-        Returns:
-            tuple[Tensor]: The outputs of the stages in ``out_indices``.
-        """
-        x = self.stem(x)
-        outs = []
-        for i, name in enumerate(self.stage_names):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        self._set_out_indices(out_indices)
 
 
 class ShuffleV2DownUnit(nn.Module):
@@ -271,7 +246,7 @@ class ShuffleV2Unit(nn.Module):
 
 
 @MODELS.register_module()
-class CIFARShuffleNetV2(BaseBackbone):
+class CIFARShuffleNetV2(StagedBackbone):
     """ShuffleNet V2 for 32x32 inputs, as RepDistiller's ``ShuffleNetv2.py``.
 
     Structure: a 1x1 conv stem to 24 channels (no stride, no max-pool),
@@ -373,29 +348,4 @@ class CIFARShuffleNetV2(BaseBackbone):
                 layers['relu'] = nn.ReLU()
             self.add_module(name, nn.Sequential(layers))
 
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        num_stages = len(self.stage_names)
-        for index in out_indices:
-            if not -num_stages <= index < num_stages:
-                raise ValueError(
-                    f'CIFARShuffleNetV2: out_indices entry {index} is out of '
-                    f'range for the {num_stages} stages {self.stage_names}.')
-        self.out_indices = tuple(sorted({i % num_stages for i in out_indices}))
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Run the stem and the stages.
-
-        Args:
-            x (Tensor): Images, shape ``[N, 3, H, W]``.
-
-        Returns:
-            tuple[Tensor]: The outputs of the stages in ``out_indices``.
-        """
-        x = self.stem(x)
-        outs = []
-        for i, name in enumerate(self.stage_names):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        self._set_out_indices(out_indices)

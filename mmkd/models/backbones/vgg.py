@@ -7,14 +7,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmkd.registry import MODELS
+from .base import StagedBackbone
 
 
 @MODELS.register_module()
-class CIFARVGG(BaseBackbone):
+class CIFARVGG(StagedBackbone):
     """VGG with norm layers for 32x32 inputs, as RepDistiller's ``vgg.py``.
 
     Structure: 5 stages ``block0`` ... ``block4``, each a run of
@@ -111,24 +110,9 @@ class CIFARVGG(BaseBackbone):
         self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
         self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
 
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        num_stages = len(self.stage_names)
-        for index in out_indices:
-            if not -num_stages <= index < num_stages:
-                raise ValueError(
-                    f'CIFARVGG: out_indices entry {index} is out of range '
-                    f'for the {num_stages} stages {self.stage_names}.')
-        self.out_indices = tuple(sorted({i % num_stages for i in out_indices}))
+        self._set_out_indices(out_indices)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(
-                    m.weight, mode='fan_out', nonlinearity='relu')
-                nn.init.constant_(m.bias, 0)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        self._kaiming_init(conv_bias_zero=True)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Run the 5 stages and the pools between them.
