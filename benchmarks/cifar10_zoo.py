@@ -18,7 +18,9 @@ one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
 to the schedule (1 of 15 epochs).
 
 Prints a table (top-1, difference to the student alone, wall time) and
-writes it to ``<work-dir>/results.json``.
+writes it to ``<work-dir>/results.json``. Each method's result is kept in
+``<work-dir>/<method>/result.json``; a re-run with the same settings reuses
+it, so an interrupted benchmark continues where it stopped.
 """
 import argparse
 import copy
@@ -135,14 +137,29 @@ def method_config(name, args):
 
 
 def run(name, args):
+    """Train one method (or reuse its result from an earlier run)."""
     cfg = method_config(name, args)
+    done = osp.join(cfg.work_dir, 'result.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            result = json.load(f)
+        if result.get('settings') == _settings(args):
+            return result
     start = time.perf_counter()
     runner = KDRunner.from_cfg(cfg)
     runner.train()
     wall = time.perf_counter() - start
     metrics = runner.val_loop.run()
-    return dict(method=name, top1=float(metrics['accuracy/top1']),
-                wall_time_s=round(wall, 1))
+    result = dict(method=name, top1=float(metrics['accuracy/top1']),
+                  wall_time_s=round(wall, 1), settings=_settings(args))
+    with open(done, 'w') as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def _settings(args):
+    return dict(epochs=args.epochs, seed=args.seed, data_file=args.data_file,
+                teacher_ckpt=osp.abspath(args.teacher_ckpt))
 
 
 def main():
