@@ -47,7 +47,8 @@ __all__ = [
     'SEARCHERS'
 ]
 
-# Runners, loops and hooks: CPU-aware runner, stage pipelines, checks.
+# Runners, loops and hooks: CPU-aware runner, stage pipelines, checks;
+# hooks that belong to one method live beside it in mmkd.models.
 RUNNERS = Registry(
     'runner', parent=MMPRETRAIN_RUNNERS,
     locations=['mmkd.engine', 'mmpretrain.engine'])
@@ -56,7 +57,7 @@ LOOPS = Registry(
     locations=['mmkd.engine', 'mmpretrain.engine'])
 HOOKS = Registry(
     'hook', parent=MMPRETRAIN_HOOKS,
-    locations=['mmkd.engine', 'mmpretrain.engine'])
+    locations=['mmkd.engine', 'mmkd.models', 'mmpretrain.engine'])
 LOG_PROCESSORS = Registry(
     'log processor', parent=MMPRETRAIN_LOG_PROCESSORS,
     locations=['mmkd.engine', 'mmpretrain.engine'])

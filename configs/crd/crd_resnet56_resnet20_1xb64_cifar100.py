@@ -17,7 +17,7 @@ model = dict(
         t_pool='teacher.head.fc:input'),
     distill_losses=dict(
         loss_crd=dict(type='CRDLoss', s_dim=64, t_dim=64, num_data=50000,
-                      nce_k=16384, loss_weight=0.8,
+                      loss_weight=0.8,
                       inputs=dict(feats_S='s_pool', feats_T='t_pool',
                                   sample_idx='sample_idx',
                                   contrast_idx='contrast_idx'))))

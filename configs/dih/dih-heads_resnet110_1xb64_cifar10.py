@@ -14,10 +14,6 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_200e.py',
     '../_base_/default_runtime.py',
 ]
-# SplitDataset and HeadSelectHook live outside the default registry imports
-custom_imports = dict(
-    imports=['mmkd.datasets.split', 'mmkd.models.algorithms.dih'],
-    allow_failed_imports=False)
 model = dict(
     type='HeadFinetuner',
     teacher=dict(

@@ -1,5 +1,7 @@
 """Datasets of mmkd: the bundled CIFAR-10 subset."""
 from .cifar10_mini import CIFAR10Mini
 from .crd import CRDDataset
+from .split import SplitDataset
+from .transforms import CAKDMultiView
 
-__all__ = ['CIFAR10Mini', 'CRDDataset']
+__all__ = ['CIFAR10Mini', 'CRDDataset', 'SplitDataset', 'CAKDMultiView']

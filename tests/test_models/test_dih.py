@@ -332,6 +332,7 @@ val_evaluator = [dict(type='Accuracy'), dict(
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
 train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
 val_cfg = dict()
+test_cfg = dict()
 default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(interval=1, max_keep_ckpts=2))
 custom_hooks = _base_.custom_hooks + [dict(type='HeadSelectHook')]

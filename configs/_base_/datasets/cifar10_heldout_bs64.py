@@ -3,8 +3,6 @@
 # val_ratio 0.1, seed 0, the same split for every run), testing on the test
 # set. For choosing checkpoints (e.g. DIH's heads) without the test set.
 _base_ = ['./cifar10_bs64.py']
-custom_imports = dict(imports=['mmkd.datasets.split'],
-                      allow_failed_imports=False)
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,

@@ -3,8 +3,6 @@
 # (SplitDataset, val_ratio 0.1, seed 0, the same split for every run),
 # testing on the official validation set (the test set has no labels).
 _base_ = ['./tiny_imagenet_bs64.py']
-custom_imports = dict(imports=['mmkd.datasets.split'],
-                      allow_failed_imports=False)
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,

@@ -1,3 +1,4 @@
+from .cakd import AttentionDiscriminator, CAKDDistiller
 from .dih import DIHDistiller, HeadFinetuner, HeadSelectHook
 from .multi_teacher import MultiTeacherDistiller
 from .single_teacher import SingleTeacherDistiller, build_classifier

@@ -14,19 +14,17 @@ Heads", arXiv 2103.00497. Three stages, each an ordinary mmkd config
    teach the student together (``CohortKDLoss``); its ``teacher_ckpt`` is
    stage 2's checkpoint.
 
-Default mount points (``mounts=None``), by the teacher's backbone:
+Default mount points (``mounts=None``), by the teacher's backbone, under
+``teacher.backbone.``; k heads; the maps they read at a 32x32 input:
 
-================  =====================================  ==  ==========================
-backbone          mounts (under ``teacher.backbone.``)   k   maps at 32x32 input
-================  =====================================  ==  ==========================
-``CIFARResNet``   ``layer1``, ``layer2``, ``layer3``     3   16x32x32, 32x16x16, 64x8x8
-``WideResNet``    ``layer1``, ``layer2``, ``layer3``     3   32x32x32, 64x16x16, 128x8x8
-                                                             (WRN-28-2)
-``ResNet_CIFAR``  ``layer1`` ... ``layer4``              4   64x32x32 ... 512x4x4
-(ResNet-18/34)
-``CIFARVGG``      ``pool0``, ``pool1``, ``pool2``,       4   64x16x16, 128x8x8,
-                  ``block4``                                 256x4x4, 512x4x4
-================  =====================================  ==  ==========================
+- ``CIFARResNet`` (ResNet-8/14/20/110): ``layer1``, ``layer2``, ``layer3``;
+  k = 3; 16x32x32, 32x16x16, 64x8x8.
+- ``WideResNet`` (WRN-28-2): ``layer1``, ``layer2``, ``layer3``; k = 3;
+  32x32x32, 64x16x16, 128x8x8.
+- ``ResNet_CIFAR`` (mmpretrain's ResNet-18/34 with a CIFAR stem):
+  ``layer1`` ... ``layer4``; k = 4; 64x32x32, 128x16x16, 256x8x8, 512x4x4.
+- ``CIFARVGG`` (VGG-11-BN): ``pool0``, ``pool1``, ``pool2``, ``block4``;
+  k = 4; 64x16x16, 128x8x8, 256x4x4, 512x4x4.
 
 As in the authors' code, the last head reads the teacher's last feature
 map (before global pooling). The CIFAR VGG here has three max-pool modules

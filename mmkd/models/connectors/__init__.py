@@ -1,4 +1,5 @@
 from .aux_heads import DIHHead, MHKDHead, TOFDBranch
+from .cakd import GLProjector, PCAProjector
 from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
 

@@ -1,8 +1,10 @@
 from .ab import ABLoss
 from .at import ATLoss
+from .cakd import CAKDLoss
 from .cc import CCLoss
 from .crd import CRDLoss
 from .dih import CohortKDLoss
+from .diswot import DisWOTRelationLoss, DisWOTSemanticLoss  # noqa: F401
 from .dist import DISTLoss
 from .dkd import DKDLoss
 from .fitnets import HintLoss

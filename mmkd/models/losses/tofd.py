@@ -21,7 +21,8 @@ class TOFDLoss(nn.Module):
             + w_{ce} \\mathrm{CE}(z_S, y)
             - \\tfrac{1}{N} \\sum_i \\sigma(z_T/T_e)_i \\cdot
               \\log \\sigma(z_S/T_e)_i
-            + \\beta \\big(\\| W W^\\top - I \\|_F + \\| W^\\top W - I \\|_F\\big)
+            + \\beta \\big(\\| W W^\\top - I \\|_F
+            + \\| W^\\top W - I \\|_F\\big)
 
     - ``|| . ||_2`` is the norm of the whole batch's difference
       (``torch.dist``), as in the TOFD reference code; it grows with the

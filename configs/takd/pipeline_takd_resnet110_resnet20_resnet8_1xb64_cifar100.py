@@ -1,0 +1,15 @@
+# TAKD (Mirzadeh et al. 2020) on DIH's pair: ResNet-110 -> teaching assistant
+# ResNet-20 -> ResNet-8, the chain of the TAKD authors' CIFAR-100 example;
+# each step plain KD with RepDistiller's CIFAR-100 recipe (0.1 CE + 0.9 KL,
+# T = 4, 240 epochs).
+# 1. ta: ResNet-20 distilled from the ResNet-110 teacher (train the teacher
+#    first: configs/cifar_models/resnet110_1xb64_cifar100.py);
+# 2. student: ResNet-8 distilled from the assistant (its distiller
+#    checkpoint gives its student's weights).
+stages = [
+    dict(name='ta',
+         config='../kd/kd_resnet110_resnet20_1xb64_cifar100.py'),
+    dict(name='student',
+         config='../kd/kd_resnet20_resnet8_1xb64_cifar100.py',
+         cfg_options={'model.teacher_ckpt': '{ta}'}),
+]

@@ -1,0 +1,4 @@
+"""Data transforms of mmkd."""
+from .multi_view import CAKDMultiView
+
+__all__ = ['CAKDMultiView']

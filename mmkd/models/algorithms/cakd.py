@@ -1,0 +1,307 @@
+"""CAKD: a Transformer teacher, a CNN student, and an adversarial critic.
+
+Liu et al., "Cross-Architecture Knowledge Distillation", ACCV 2022.
+"""
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.optim import OptimWrapperDict
+
+from mmkd.registry import MODELS
+from .single_teacher import SingleTeacherDistiller, _labels
+from .vit_taps import ViTAttentionTap
+
+#: The teacher tensors CAKDDistiller adds to the usual inputs.
+VIT_INPUTS = ('t_q', 't_k', 't_v', 't_attn', 't_tokens', 't_featmap',
+              't_cls', 't_dist')
+
+
+@MODELS.register_module()
+class AttentionDiscriminator(nn.Module):
+    """A small PatchGAN critic on relation maps ``[B, (h,) N, N]``.
+
+    Strided 4x4 convolutions with LeakyReLU, then a 3x3 convolution to one
+    logit per patch (Isola et al., 2017). It tells the teacher's attention
+    relations (label 1) from the student's projected ones (label 0).
+
+    Args:
+        in_channels (int): Channels of the maps: 1 for head-averaged
+            ``[B, N, N]`` maps (released-code mode), the head count for
+            per-head maps (paper mode). Defaults to 1.
+        base_channels (int): Width of the first layer. Defaults to 32.
+        num_layers (int): Strided layers (each halves ``N``). Defaults to 2.
+
+    Examples:
+        >>> d = AttentionDiscriminator()
+        >>> d(torch.randn(2, 64, 64)).shape
+        torch.Size([2, 1, 16, 16])
+    """
+
+    def __init__(self,
+                 in_channels: int = 1,
+                 base_channels: int = 32,
+                 num_layers: int = 2) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        layers, c = [], in_channels
+        for i in range(num_layers):
+            out = base_channels * 2**i
+            layers += [nn.Conv2d(c, out, 4, stride=2, padding=1),
+                       nn.LeakyReLU(0.2, inplace=True)]
+            c = out
+        layers.append(nn.Conv2d(c, 1, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        if maps.dim() == 3:
+            maps = maps.unsqueeze(1)
+        if maps.shape[1] != self.in_channels:
+            raise ValueError(
+                f'AttentionDiscriminator has in_channels={self.in_channels} '
+                f'but got maps {tuple(maps.shape)}; set in_channels='
+                f'{maps.shape[1]} (1 for head-averaged maps).')
+        return self.net(maps)
+
+
+@MODELS.register_module()
+class CAKDDistiller(SingleTeacherDistiller):
+    """Distil a CNN student from an mmpretrain ViT/DeiT teacher (CAKD).
+
+    A :class:`SingleTeacherDistiller` whose teacher is a Vision Transformer
+    read by :class:`ViTAttentionTap` (hooks only: mmpretrain and torch stay
+    unmodified). Besides ``s_logits``, ``t_logits``, ``gt_labels``, taps and
+    connectors, losses can take:
+
+    - ``t_q``, ``t_k``, ``t_v``: the tapped block's Q, K, V
+      ``[B, h, H*W, d]``, patch tokens only;
+    - ``t_attn``: its attention map ``[B, h, N, N]`` over all tokens;
+    - ``t_tokens`` ``[B, H*W, C]`` / ``t_featmap`` ``[B, C, H, W]``: its
+      output patch tokens (after the final norm for the last block);
+    - ``t_cls``, ``t_dist``: the class token and DeiT's distillation token
+      ``[B, C]`` (None where the model has none).
+
+    A loss may return a dict (``CAKDLoss`` does): its tensors are logged as
+    ``<loss name>.<key>``, except ``attn_S``/``attn_T``, the maps the
+    discriminator compares.
+
+    Multi-view training: if the data samples carry ``t_img`` (from the
+    ``CAKDMultiView`` transform and ``PackInputs(algorithm_keys=['t_img'])``)
+    the teacher sees that view, normalised by the same data preprocessor,
+    and the student sees ``img``.
+
+    Adversarial training (``discriminator`` given): the discriminator
+    learns to tell ``attn_T`` (1) from ``attn_S`` (0) with its own
+    optimizer, and the student gets ``loss_adv = adv_weight * w * BCE(
+    D(attn_S), 1)``, whose gradient reaches the PCA projector and the
+    student through the frozen discriminator. ``detach_adversarial=True``
+    reproduces the authors' release, which detached ``attn_S`` so the term
+    trains nothing. ``w`` is the ramp factor set by ``LossWeightRampHook``
+    through :meth:`set_loss_weight` (1 without the hook). It needs
+    ``optim_wrapper`` to be an ``OptimWrapperDict`` with ``student`` and
+    ``discriminator`` (``DiscriminatorOptimWrapperConstructor``).
+    Single-process training only: mmengine's DDP wrapper bypasses
+    :meth:`train_step`.
+
+    Args:
+        teacher_block (int): The teacher block to read. Defaults to -1.
+        discriminator (dict | nn.Module, optional): e.g.
+            ``dict(type='AttentionDiscriminator')``. Defaults to None.
+        adv_weight (float): Weight of the student's adversarial term.
+            Defaults to 0.1.
+        detach_adversarial (bool): The release's detached form.
+            Defaults to False.
+        **kwargs: The arguments of :class:`SingleTeacherDistiller`.
+
+    Raises:
+        TypeError: At build time, if the teacher's backbone is not a ViT.
+    """
+
+    def __init__(self,
+                 *args,
+                 teacher_block: int = -1,
+                 discriminator: Optional[Union[dict, nn.Module]] = None,
+                 adv_weight: float = 0.1,
+                 detach_adversarial: bool = False,
+                 **kwargs) -> None:
+        self._teacher_block = teacher_block
+        self._teacher_view = None
+        super().__init__(*args, **kwargs)
+        if isinstance(discriminator, dict):
+            discriminator = MODELS.build(discriminator)
+        elif discriminator is not None and not isinstance(
+                discriminator, nn.Module):
+            raise TypeError('model.discriminator must be a config dict or '
+                            f'an nn.Module, got {type(discriminator)}.')
+        self.discriminator = discriminator
+        self.adv_weight = adv_weight
+        self.detach_adversarial = detach_adversarial
+        self.adv_ramp = 1.0
+        shape = kwargs.get('check_input_shape', (3, 32, 32))
+        if discriminator is not None and shape is not None:
+            self._check_discriminator(tuple(shape))
+
+    @torch.no_grad()
+    def _check_discriminator(self, shape: tuple) -> None:
+        """Build-time check: some loss gives maps the critic accepts."""
+        modes = [m.training for m in self.modules()]
+        self.eval()
+        try:
+            tensors = self._forward_tensors(
+                torch.zeros((2, ) + shape),
+                labels=torch.zeros(2, dtype=torch.long))
+            tensors.update(sample_idx=torch.arange(2), contrast_idx=None)
+            maps = None
+            for name in self.distill_losses:
+                out = self._call_loss(name, tensors)
+                if isinstance(out, dict) and 'attn_S' in out:
+                    maps = (out['attn_S'], out['attn_T'])
+            if maps is None:
+                raise ValueError(
+                    'model.discriminator is set but no distill loss returns '
+                    'attention maps (attn_S/attn_T); add a CAKDLoss or '
+                    'remove the discriminator.')
+            self.discriminator_loss(*maps)
+        finally:
+            for m, mode in zip(self.modules(), modes):
+                m.training = mode
+            self.taps.clear()
+
+    # ------------------------------------------------------------ teacher
+    def _build_teachers(self, teacher, teacher_ckpt) -> None:
+        super()._build_teachers(teacher, teacher_ckpt)
+        self.vit_tap = ViTAttentionTap(
+            getattr(self.teacher, 'backbone', self.teacher),
+            self._teacher_block, 'model.teacher.backbone')
+
+    def _builtin_names(self) -> List[str]:
+        return super()._builtin_names() + list(VIT_INPUTS)
+
+    def _teacher_tensors(self, inputs) -> Dict[str, torch.Tensor]:
+        if self._teacher_view is not None:
+            inputs = self._teacher_view
+        with self.vit_tap.recording():
+            logits = self.teacher(inputs, mode='tensor')
+            t = self.vit_tap.tensors()
+        self.vit_tap.clear()
+        extra = t['extra_tokens']
+        n = 0 if extra is None else extra.shape[1]
+        return dict(
+            t_logits=logits,
+            t_q=t['q'],
+            t_k=t['k'],
+            t_v=t['v'],
+            t_attn=t['attn'],
+            t_tokens=t['tokens'],
+            t_featmap=t['featmap'],
+            t_cls=extra[:, 0] if n > 0 else None,
+            t_dist=extra[:, 1] if n > 1 else None)
+
+    def _teacher_inputs(self, data_samples) -> Optional[torch.Tensor]:
+        """The teacher's view ``t_img`` of a multi-view batch, or None."""
+        if not data_samples or 't_img' not in data_samples[0]:
+            return None
+        views = [s.t_img for s in data_samples]
+        return self.data_preprocessor(dict(inputs=views), False)['inputs']
+
+    # ------------------------------------------------------------ losses
+    def set_loss_weight(self, weight: float) -> None:
+        """The ramp factor ``w`` on the adversarial term."""
+        self.adv_ramp = float(weight)
+
+    def _all_losses(self, inputs, data_samples):
+        """Losses (dict outputs flattened) and the ``(attn_S, attn_T)``."""
+        labels = _labels(data_samples)
+        self._teacher_view = self._teacher_inputs(data_samples)
+        try:
+            tensors = self._forward_tensors(inputs, labels, data_samples)
+        finally:
+            self._teacher_view = None
+        losses = {}
+        for key, value in tensors['_student_losses'].items():
+            if 'loss' in key:
+                value = value * self.student_loss_weight
+            losses[f'student.{key}'] = value
+        maps = None
+        for name in self.distill_losses:
+            out = self._call_loss(name, tensors)
+            if isinstance(out, dict):
+                out = dict(out)
+                if 'attn_S' in out:
+                    maps = (out.pop('attn_S'), out.pop('attn_T'))
+                losses.update({f'{name}.{k}': v for k, v in out.items()})
+            else:
+                losses[name] = out
+        self.taps.clear()
+        if self.discriminator is not None:
+            if maps is None:
+                raise ValueError(
+                    'model.discriminator is set but no distill loss returns '
+                    'attention maps (attn_S/attn_T); add a CAKDLoss.')
+            losses['loss_adv'] = self.adversarial_loss(maps[0])
+        return losses, maps
+
+    def loss(self, inputs: torch.Tensor, data_samples) -> dict:
+        return self._all_losses(inputs, data_samples)[0]
+
+    def adversarial_loss(self, attn_S: torch.Tensor) -> torch.Tensor:
+        """The student's term: make the discriminator say 'teacher'.
+
+        The discriminator's parameters get no gradient here; ``attn_S``
+        does unless ``detach_adversarial``.
+        """
+        if self.detach_adversarial:
+            attn_S = attn_S.detach()
+        flags = [p.requires_grad for p in self.discriminator.parameters()]
+        self.discriminator.requires_grad_(False)
+        try:
+            logits = self.discriminator(attn_S)
+        finally:
+            for p, flag in zip(self.discriminator.parameters(), flags):
+                p.requires_grad_(flag)
+        loss = F.binary_cross_entropy_with_logits(logits,
+                                                  torch.ones_like(logits))
+        return self.adv_weight * self.adv_ramp * loss
+
+    def discriminator_loss(self, attn_S: torch.Tensor,
+                           attn_T: torch.Tensor) -> torch.Tensor:
+        """BCE of the discriminator: teacher maps 1, student maps 0."""
+        real = self.discriminator(attn_T.detach())
+        fake = self.discriminator(attn_S.detach())
+        return 0.5 * (
+            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake,
+                                                 torch.zeros_like(fake)))
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """One student step, then one discriminator step (if any)."""
+        if self.discriminator is None:
+            return super().train_step(data, optim_wrapper)
+        if not isinstance(optim_wrapper, OptimWrapperDict) or set(
+                optim_wrapper.keys()) != {'student', 'discriminator'}:
+            raise TypeError(
+                'CAKDDistiller with a discriminator needs two optimizers: '
+                "set optim_wrapper=dict(constructor='Discriminator"
+                "OptimWrapperConstructor', student=dict(optimizer=...), "
+                'discriminator=dict(optimizer=...)).')
+        student_ow = optim_wrapper['student']
+        disc_ow = optim_wrapper['discriminator']
+        with student_ow.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses, maps = self._all_losses(data['inputs'],
+                                            data['data_samples'])
+        parsed, log_vars = self.parse_losses(losses)
+        student_ow.update_params(parsed)
+        with disc_ow.optim_context(self.discriminator):
+            loss_d = self.discriminator_loss(*maps)
+        disc_ow.update_params(loss_d)
+        log_vars['disc.loss'] = loss_d.detach()
+        return log_vars
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        for loss in self.distill_losses.values():
+            if hasattr(loss, 'init_weights'):
+                loss.init_weights()
+
