@@ -200,6 +200,16 @@ def test_gl_shapes_and_groups(grouping, grid, window):
                                    gl.linears[int(groups[n])](flat[0, n]))
 
 
+def test_gl_errors():
+    with pytest.raises(ValueError, match='grouping'):
+        GLProjector(8, 8, grouping='random')
+    with pytest.raises(ValueError, match='fewer rows'):
+        GLProjector(8, 8, window_size=4, grouping='block')(
+            torch.randn(1, 8, 4, 4), (2, 2))
+    with pytest.raises(ValueError, match='in_channels'):
+        GLProjector(8, 8)(torch.randn(1, 16, 4, 4), (4, 4))
+
+
 def test_release_layout_residue_groups():
     gl = GLProjector(8, 8, window_size=4)
     groups = gl.group_index((14, 14)).view(14, 14)
