@@ -434,6 +434,8 @@ def plot_search(generations: List[dict], path: str, title: str = '') -> None:
     ax.plot([g['generation'] for g in generations],
             [g['best_score'] for g in generations], 'r-o', ms=3,
             label='best so far')
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel('generation')
     ax.set_ylabel('score (higher is better)')
     ax.set_title(title)

@@ -306,11 +306,11 @@ def test_fisher_by_hand():
     expected = 0.0
     for a, g in ((a1, g1), (a2, g2)):
         for c in range(a.shape[1]):
-            per_sample = [float((a[n, c] * g[n, c]).sum())
+            per_sample = [float((a[n, c] * g[n, c]).sum().detach())
                           for n in range(a.shape[0])]
             expected += 0.5 * sum(v * v for v in per_sample) / len(per_sample)
     for k in range(a3.shape[1]):
-        expected += 0.5 * float((a3[:, k] * g3[:, k]).pow(2).mean())
+        expected += 0.5 * float((a3[:, k] * g3[:, k]).pow(2).mean().detach())
     assert score == pytest.approx(expected, rel=1e-5)
 
 

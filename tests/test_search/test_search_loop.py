@@ -168,6 +168,9 @@ def test_interrupted_search_resumes_to_the_same_result(
     cfg.train_cfg.seed = 1
     with pytest.raises(RuntimeError, match='different search'):
         KDRunner.from_cfg(cfg).train()
+    cfg.train_cfg.restart = True  # tools/search.py --restart
+    KDRunner.from_cfg(cfg).train()
+    assert _results(tmp_path)[1] != full_records
 
 
 def test_constraints_no_candidate_meets_fail_before_scoring(
