@@ -27,6 +27,16 @@ STAND_IN_SIZE = 4
 STAND_IN_INDICES = {'train': [0, 500, 1000, 1500], 'test': [0, 300, 600, 900]}
 
 
+@pytest.fixture(autouse=True, scope='module')
+def _cheap_config_text():
+    """mmengine formats the whole config with yapf five times per runner
+    (about half of each test's time); these tests never read that text."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Config, 'pretty_text',
+                      property(lambda self: repr(self._cfg_dict.to_dict())))
+        yield
+
+
 def _rel(path):
     return osp.relpath(path, REPO_ROOT)
 
@@ -66,7 +76,7 @@ def _stand_in(cfg, work_dir):
                     if t['type'] != 'LoadImageFromFile']
         inner.clear()
         inner.update(type='CIFAR10Mini', split=split,
-                     indices=STAND_IN_INDICES[split],
+                     indices=STAND_IN_INDICES[split], serialize_data=False,
                      pipeline=pipeline)
         loader.update(batch_size=2, num_workers=0, persistent_workers=False)
     model = cfg.model
