@@ -1,7 +1,10 @@
-"""Datasets of mmkd: the bundled CIFAR-10 subset."""
+"""Datasets of mmkd: the bundled CIFAR-10 subset, dataset wrappers (CRD
+negatives, held-out splits) and transforms (CAKD's multi-view)."""
 from .cifar10_mini import CIFAR10Mini
 from .crd import CRDDataset
 from .split import SplitDataset
 from .transforms import CAKDMultiView
 
-__all__ = ['CIFAR10Mini', 'CRDDataset', 'SplitDataset', 'CAKDMultiView']
+__all__ = [
+    'CIFAR10Mini', 'CRDDataset', 'SplitDataset', 'CAKDMultiView'
+]

@@ -5,6 +5,7 @@ from .single_teacher import SingleTeacherDistiller, build_classifier
 from .taps import FeatureTaps
 
 __all__ = [
-    'SingleTeacherDistiller', 'MultiTeacherDistiller', 'FeatureTaps',
-    'build_classifier'
+    'AttentionDiscriminator', 'CAKDDistiller', 'DIHDistiller', 'HeadFinetuner',
+    'HeadSelectHook', 'MultiTeacherDistiller', 'SingleTeacherDistiller',
+    'build_classifier', 'FeatureTaps'
 ]

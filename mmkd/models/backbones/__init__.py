@@ -5,13 +5,13 @@ stages as attributes (``stem``, ``layer1`` ...) so distillers can tap them
 by module path, and exposes ``out_channels`` per stage.
 """
 from .cifar_resnet import CIFARResNet
-from .cifar_stage_resnet import CIFARStageResNet  # noqa: F401
+from .cifar_stage_resnet import CIFARStageResNet
 from .mobilenetv2 import CIFARMobileNetV2
 from .shufflenet import CIFARShuffleNetV1, CIFARShuffleNetV2
 from .vgg import CIFARVGG
 from .wrn import WideResNet
 
 __all__ = [
-    'CIFARResNet', 'WideResNet', 'CIFARVGG', 'CIFARMobileNetV2',
-    'CIFARShuffleNetV1', 'CIFARShuffleNetV2'
+    'CIFARResNet', 'CIFARStageResNet', 'CIFARMobileNetV2', 'CIFARShuffleNetV1',
+    'CIFARShuffleNetV2', 'CIFARVGG', 'WideResNet'
 ]

@@ -3,4 +3,7 @@ from .cakd import GLProjector, PCAProjector
 from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
 
-__all__ = ['ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator']
+__all__ = [
+    'DIHHead', 'MHKDHead', 'TOFDBranch', 'GLProjector', 'PCAProjector',
+    'ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator'
+]

@@ -4,7 +4,7 @@ from .cakd import CAKDLoss
 from .cc import CCLoss
 from .crd import CRDLoss
 from .dih import CohortKDLoss
-from .diswot import DisWOTRelationLoss, DisWOTSemanticLoss  # noqa: F401
+from .diswot import DisWOTRelationLoss, DisWOTSemanticLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
 from .fitnets import HintLoss
@@ -22,8 +22,9 @@ from .tofd import TOFDLoss
 from .vid import VIDLoss
 
 __all__ = [
-    'KDLoss', 'HintLoss', 'ATLoss', 'SPLoss', 'RKDLoss', 'PKTLoss',
-    'ICKDLoss', 'DKDLoss', 'DISTLoss', 'CRDLoss',
-    'CCLoss', 'VIDLoss', 'ABLoss', 'FSPLoss', 'NSTLoss', 'KDSVDLoss', 'FTLoss',
-    'ParaphraserReconstructionLoss'
+    'ABLoss', 'ATLoss', 'CAKDLoss', 'CCLoss', 'CRDLoss', 'CohortKDLoss',
+    'DisWOTRelationLoss', 'DisWOTSemanticLoss', 'DISTLoss', 'DKDLoss',
+    'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
+    'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
+    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss'
 ]

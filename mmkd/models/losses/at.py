@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import check_feature_maps, pool_to_common_size
 
 
 @DISTILL_LOSSES.register_module()
@@ -82,24 +83,9 @@ class ATLoss(nn.Module):
         Returns:
             Tensor: The weighted loss (a scalar unless ``reduction='none'``).
         """
-        if feats_S.dim() != 4 or feats_T.dim() != 4:
-            raise ValueError(
-                f'ATLoss expects [N, C, H, W] feature maps, got student '
-                f'{tuple(feats_S.shape)} and teacher {tuple(feats_T.shape)}; '
-                'tap a convolutional stage (e.g. backbone.layer3), not a '
-                'pooled vector.')
-        if feats_S.shape[0] != feats_T.shape[0]:
-            raise ValueError(
-                f'ATLoss: student batch {feats_S.shape[0]} and teacher batch '
-                f'{feats_T.shape[0]} differ; feed features of the same '
-                'inputs.')
+        check_feature_maps('ATLoss', feats_S, feats_T)
         feats_T = feats_T.detach()
-        size = (min(feats_S.shape[2], feats_T.shape[2]),
-                min(feats_S.shape[3], feats_T.shape[3]))
-        if tuple(feats_S.shape[2:]) != size:
-            feats_S = F.adaptive_avg_pool2d(feats_S, size)
-        if tuple(feats_T.shape[2:]) != size:
-            feats_T = F.adaptive_avg_pool2d(feats_T, size)
+        feats_S, feats_T = pool_to_common_size(feats_S, feats_T)
         diff = (self.attention(feats_S) - self.attention(feats_T)).pow(2)
         if self.reduction == 'mean':
             loss = diff.mean()

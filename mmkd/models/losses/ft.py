@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import pool_to_common_size
 
 
 @DISTILL_LOSSES.register_module()
@@ -100,12 +101,7 @@ class FTLoss(nn.Module):
                 'set the Translator out_channels to the Paraphraser factor '
                 'channels int(in_channels * rate).')
         feats_T = feats_T.detach()
-        size = (min(feats_S.shape[2], feats_T.shape[2]),
-                min(feats_S.shape[3], feats_T.shape[3]))
-        if tuple(feats_S.shape[2:]) != size:
-            feats_S = F.adaptive_avg_pool2d(feats_S, size)
-        if tuple(feats_T.shape[2:]) != size:
-            feats_T = F.adaptive_avg_pool2d(feats_T, size)
+        feats_S, feats_T = pool_to_common_size(feats_S, feats_T)
         diff = (self.factor(feats_S) - self.factor(feats_T)).abs()
         if self.mode == 'repdistiller':
             loss = diff.mean()

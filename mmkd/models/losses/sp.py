@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import check_same_batch
 
 
 @DISTILL_LOSSES.register_module()
@@ -53,11 +54,7 @@ class SPLoss(nn.Module):
         Returns:
             Tensor: The weighted scalar loss.
         """
-        if feats_S.shape[0] != feats_T.shape[0]:
-            raise ValueError(
-                f'SPLoss: student batch {feats_S.shape[0]} and teacher batch '
-                f'{feats_T.shape[0]} differ; feed features of the same '
-                'inputs.')
+        check_same_batch('SPLoss', feats_S, feats_T)
         n = feats_S.shape[0]
         diff = self.gram(feats_T.detach()) - self.gram(feats_S)
         return self.loss_weight * diff.pow(2).sum() / (n * n)

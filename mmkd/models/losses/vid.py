@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import check_same_batch, pool_to_common_size
 
 
 @DISTILL_LOSSES.register_module()
@@ -111,18 +112,9 @@ class VIDLoss(nn.Module):
                 f'VIDLoss: teacher feature {tuple(feats_T.shape)} has '
                 f'{feats_T.shape[1]} channels but out_channels='
                 f'{self.out_channels}; set out_channels={feats_T.shape[1]}.')
-        if feats_S.shape[0] != feats_T.shape[0]:
-            raise ValueError(
-                f'VIDLoss: student batch {feats_S.shape[0]} and teacher batch '
-                f'{feats_T.shape[0]} differ; feed features of the same '
-                'inputs.')
+        check_same_batch('VIDLoss', feats_S, feats_T)
         feats_T = feats_T.detach()
-        size = (min(feats_S.shape[2], feats_T.shape[2]),
-                min(feats_S.shape[3], feats_T.shape[3]))
-        if tuple(feats_S.shape[2:]) != size:
-            feats_S = F.adaptive_avg_pool2d(feats_S, size)
-        if tuple(feats_T.shape[2:]) != size:
-            feats_T = F.adaptive_avg_pool2d(feats_T, size)
+        feats_S, feats_T = pool_to_common_size(feats_S, feats_T)
         mean = self.regressor(feats_S)
         var = self.variance().to(mean.dtype).view(1, -1, 1, 1)
         nll = 0.5 * (var.log() + (feats_T - mean).pow(2) / var)
