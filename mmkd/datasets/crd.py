@@ -16,17 +16,20 @@ class CRDDataset:
 
     A sample is the inner dataset's packed sample, with its data sample's
     metainfo extended by ``contrast_idx``: an int64 array of shape
-    ``[nce_k + 1]`` whose first entry is the sample's own index (the
-    positive, equal to its ``sample_idx``) followed by ``nce_k`` negatives:
+    ``[nce_k + 1]``, the positive first, then ``nce_k`` negatives drawn
+    uniformly from the samples of the *other* classes. As in RepDistiller's
+    ``CIFAR100InstanceSample``:
 
-    - ``mode='exact'``: negatives drawn uniformly from the samples of the
-      *other* classes (RepDistiller's ``CIFAR100InstanceSample`` in its
-      default mode). With the same numpy state the draws equal the
-      reference's: its per-class negative list is this wrapper's
-      class-sorted index list with the anchor's class removed, which is
-      addressed here by arithmetic instead of being stored per class.
-    - ``mode='relax'``: negatives drawn uniformly from all samples except the
-      anchor itself (labels are not used).
+    - ``mode='exact'`` (default): the positive is the sample itself (its
+      ``sample_idx``).
+    - ``mode='relax'``: the positive is a random sample of the same class
+      (possibly itself). The memory bank is still updated at the sample's
+      own ``sample_idx`` (``CRDLoss`` uses ``sample_idx`` for that).
+
+    With the same numpy state the draws equal the reference's: its
+    per-class lists are this wrapper's class-sorted index list restricted to
+    (positive) or with (negative) the anchor's class cut out, addressed here
+    by arithmetic instead of being stored per class.
 
     Negatives are drawn without replacement unless ``nce_k`` exceeds the
     pool. Draws use **numpy's global generator**, as the reference does: with
@@ -117,11 +120,11 @@ class CRDDataset:
         if len(labels) < 2:
             raise ValueError('CRDDataset: the dataset has fewer than two '
                              'samples, so there is no negative to draw.')
-        if self.mode == 'exact' and len(self._classes) < 2:
+        if len(self._classes) < 2:
             raise ValueError(
-                "CRDDataset: mode='exact' draws negatives from other classes "
-                'but the dataset has one class; use more classes or '
-                "mode='relax'.")
+                'CRDDataset draws negatives from other classes but the '
+                'dataset has one class; use a dataset with several classes '
+                '(or is_sample=False, which lets CRDLoss draw uniformly).')
         self._fully_initialized = True
 
     @force_full_init
@@ -152,17 +155,17 @@ class CRDDataset:
 
     @force_full_init
     def draw(self, idx: int) -> np.ndarray:
-        """Contrast indices of sample ``idx``: ``[idx, nce_k negatives]``."""
+        """Contrast indices of sample ``idx``: ``[positive, nce_k negatives]``.
+        """
         n = len(self._labels)
-        if self.mode == 'exact':
-            c = np.searchsorted(self._classes, self._labels[idx])
-            start, count = self._starts[c], self._counts[c]
-            # position in the class-sorted list with idx's class cut out
-            pos = np.random.choice(
-                n - count, self.nce_k, replace=self.nce_k > n - count)
-            neg = self._order[pos + count * (pos >= start)]
-        else:
-            pos = np.random.choice(
-                n - 1, self.nce_k, replace=self.nce_k > n - 1)
-            neg = pos + (pos >= idx)
-        return np.concatenate([[idx], neg]).astype(np.int64)
+        c = np.searchsorted(self._classes, self._labels[idx])
+        start, count = self._starts[c], self._counts[c]
+        positive = idx
+        if self.mode == 'relax':
+            # RepDistiller draws the positive first, then the negatives
+            positive = self._order[start + np.random.choice(count, 1)[0]]
+        # positions in the class-sorted list with idx's class cut out
+        pos = np.random.choice(
+            n - count, self.nce_k, replace=self.nce_k > n - count)
+        neg = self._order[pos + count * (pos >= start)]
+        return np.concatenate([[positive], neg]).astype(np.int64)

@@ -178,10 +178,21 @@ def test_crd_dataset_exact_and_relax_modes():
     want = np.random.choice(negatives[labels[57]], 16, replace=False)
     np.testing.assert_array_equal(got[1:], want)
 
-    relax = CRDDataset(exact.dataset, nce_k=199, mode='relax')
-    c = relax[42]['data_samples'].contrast_idx
-    assert c[0] == 42 and sorted(c[1:].tolist()) == [
-        j for j in range(200) if j != 42]
+    # relax: a random same-class positive, then other-class negatives, in
+    # the reference's draw order
+    relax = CRDDataset(exact.dataset, nce_k=16, mode='relax')
+    positives = [np.flatnonzero(labels == y) for y in range(10)]
+    for i in (0, 42, 199):
+        c = relax[i]['data_samples'].contrast_idx
+        assert labels[c[0]] == labels[i]
+        assert (labels[c[1:]] != labels[i]).all()
+    np.random.seed(5)
+    got = relax.draw(42)
+    np.random.seed(5)
+    want_pos = np.random.choice(positives[labels[42]], 1)[0]
+    want_neg = np.random.choice(negatives[labels[42]], 16, replace=False)
+    assert got[0] == want_pos
+    np.testing.assert_array_equal(got[1:], want_neg)
     plain = CRDDataset(exact.dataset, is_sample=False)
     assert 'contrast_idx' not in plain[0]['data_samples']
     with pytest.raises(ValueError, match='one class'):
