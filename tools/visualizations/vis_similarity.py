@@ -81,7 +81,8 @@ def build_distiller(args):
 
 
 def load_batch(cfg, model, num_images):
-    """``(inputs, labels, raw uint8 images)`` of the first test images."""
+    """``(inputs, labels, raw uint8 CHW images, class names)`` of the first
+    ``num_images`` test images."""
     val = cfg.get('val_dataloader') or {}
     ds_cfg = val.get('dataset')
     if ds_cfg is None:
@@ -96,7 +97,8 @@ def load_batch(cfg, model, num_images):
     raw = [img.clone() for img in data['inputs']]
     data = model.data_preprocessor(data, False)
     labels = torch.cat([s.gt_label for s in data['data_samples']])
-    return data['inputs'], labels, raw
+    classes = dataset.metainfo.get('classes') or []
+    return data['inputs'], labels, raw, list(classes)
 
 
 def quantities(classifier, inputs, labels):
@@ -145,7 +147,7 @@ def plot_pair(mat_t, mat_s, title, path):
 def main():
     args = parse_args()
     cfg, model = build_distiller(args)
-    inputs, labels, _ = load_batch(cfg, model, args.num_images)
+    inputs, labels, _, _ = load_batch(cfg, model, args.num_images)
     out = compute(model, inputs, labels)
     os.makedirs(args.out_dir, exist_ok=True)
     rel = osp.join(args.out_dir, 'relation.png')
