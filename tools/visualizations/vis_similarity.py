@@ -15,7 +15,8 @@ distiller config and writes, under ``--out-dir``:
   teacher's gradient is average-pooled to the student's channels when they
   differ), teacher | student | teacher - student.
 
-It prints ``M_r = ||G^T - G^S||^2 / N^2`` and
+Both networks run in eval mode (BatchNorm running statistics), as trained
+models are used. It prints ``M_r = ||G^T - G^S||^2 / N^2`` and
 ``M_s = sum_k ||E_k^T - E_k^S||^2 / (C K)``.
 """
 import argparse
@@ -75,8 +76,12 @@ def build_distiller(args):
         cfg.model.teacher_ckpt = args.teacher_ckpt
     if args.student_ckpt is not None:
         cfg.model.student_ckpt = args.student_ckpt
-    with DefaultScope.overwrite_default_scope('mmkd'):
-        model = MODELS.build(cfg.model)
+    try:
+        with DefaultScope.overwrite_default_scope('mmkd'):
+            model = MODELS.build(cfg.model)
+    except FileNotFoundError as e:
+        raise SystemExit(f'{e} Pass --teacher-ckpt PATH, or --cfg-options '
+                         'model.teacher_ckpt=None for random weights.')
     return cfg, model.eval()
 
 
