@@ -6,6 +6,7 @@ negated). Proxies that compare with a teacher get the teacher once per
 search in :meth:`BaseProxy.prepare` and cache what does not depend on the
 candidate.
 """
+import abc
 import copy
 from typing import Dict, Optional, Tuple
 
@@ -77,7 +78,7 @@ def forward_parts(model: nn.Module, inputs: torch.Tensor,
     return feat, logits
 
 
-class BaseProxy:
+class BaseProxy(abc.ABC):
     """A zero-cost proxy: ``score(model, inputs, labels) -> float``.
 
     Attributes:
@@ -101,9 +102,10 @@ class BaseProxy:
                 f'{self.min_batch} samples, got {inputs.shape[0]}; raise '
                 'the search data batch_size.')
 
+    @abc.abstractmethod
     def score(self, model: nn.Module, inputs: torch.Tensor,
               labels: torch.Tensor) -> float:
-        raise NotImplementedError
+        """The candidate's score on one batch; higher is better."""
 
     def __call__(self, model, inputs, labels) -> float:
         self.check_batch(inputs)

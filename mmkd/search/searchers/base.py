@@ -6,6 +6,7 @@ search loop) returns one score per name, higher is better; the loop caches
 scores, so a re-run after an interruption replays finished generations from
 the cache and continues exactly where an uninterrupted run would be.
 """
+import abc
 import random
 from typing import Callable, List, Sequence
 
@@ -25,7 +26,7 @@ def draw_valid(draw: Callable[[], str], accept: Accept, max_tries: int,
         'train_cfg.constraints or check the search space.')
 
 
-class BaseSearcher:
+class BaseSearcher(abc.ABC):
     """Base of the registered searchers.
 
     Args:
@@ -39,13 +40,13 @@ class BaseSearcher:
         self.seed = seed
         self.max_tries = max_tries
 
+    @abc.abstractmethod
     def expected_evaluations(self, space) -> int:
         """How many candidates the search scores (for progress/ETA)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def search(self, space, evaluate: Evaluate, accept: Accept) -> None:
         """Run the search, calling ``evaluate`` once per generation."""
-        raise NotImplementedError
 
     def _rng(self) -> random.Random:
         return random.Random(self.seed)
