@@ -19,6 +19,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mmkd  # noqa: F401
+from mmkd.engine.runner import shutdown_distributed
 from mmkd.registry import RUNNERS
 
 
@@ -65,3 +66,4 @@ def main():
 
 if __name__ == '__main__':
     main()
+    shutdown_distributed()

@@ -13,6 +13,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 import mmkd  # noqa: F401  (allow-lists checkpoint types for weights_only)
+from mmkd.engine.runner import shutdown_distributed
 from mmkd.registry import RUNNERS
 from mmkd.utils.config_checks import check_data_paths
 
@@ -63,3 +64,4 @@ def main():
 
 if __name__ == '__main__':
     main()
+    shutdown_distributed()

@@ -15,6 +15,7 @@ from mmengine.config import Config, DictAction
 
 import mmkd  # noqa: F401  (allow-lists checkpoint types for weights_only)
 from mmkd.engine import format_summary, run_pipeline
+from mmkd.engine.runner import shutdown_distributed
 from mmkd.registry import RUNNERS
 from mmkd.utils.config_checks import check_data_paths
 
@@ -99,3 +100,4 @@ def main():
 
 if __name__ == '__main__':
     main()
+    shutdown_distributed()

@@ -60,3 +60,16 @@ class KDRunner(Runner):
             broadcast_buffers=False,
             find_unused_parameters=self.cfg.get('find_unused_parameters',
                                                 False))
+
+
+def shutdown_distributed() -> None:
+    """Wait for every process, then destroy the process group.
+
+    A process that exits with a live gloo group can abort in the group's
+    destructor ("terminate called without an active exception") while the
+    other rank is still finishing, which fails the whole ``torchrun`` job
+    after the work is done. The tools call this at the end.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
