@@ -56,7 +56,8 @@ def test_tool_writes_table_json_and_plots(tmp_path):
     assert result['flops']['kendall_tau'] is None
     image = Image.open(tmp_path / 'out' / 'scatter_score.png')
     assert image.size == (400, 300)
-    assert proc.stdout.splitlines()[1].split()[0] == 'score'
+    # line 0 says how many files, line 1 is the header, best first after it
+    assert proc.stdout.splitlines()[2].split()[0] == 'score'
 
 
 def test_names_that_do_not_match_fail_clearly(tmp_path):
@@ -68,3 +69,34 @@ def test_names_that_do_not_match_fail_clearly(tmp_path):
                         {'x': 1.0, 'y': 2.0})
     with pytest.raises(FileNotFoundError, match='run tools/search.py'):
         pc.load_candidates(str(tmp_path / 'missing.jsonl'))
+
+
+def test_pearson_and_mean_std_over_seeds_by_hand(tmp_path):
+    # x = 1 2 3, y = 1 2 4: r = cov / sqrt(var x var y)
+    #   = 1.5 / sqrt(2 * (1 + 0 + ... )) with means 2 and 7/3:
+    #   cov = (-1)(-4/3) + 0 + (1)(5/3) = 3, var x = 2, var y = 14/3
+    assert pc._pearson([1, 2, 3], [1, 2, 4]) == pytest.approx(
+        3 / (2 * 14 / 3)**0.5)
+    truth = {'a': 1.0, 'b': 2.0, 'c': 3.0}
+    seed0 = {'a': {'p': 1.0}, 'b': {'p': 2.0}, 'c': {'p': 3.0}}  # tau 1
+    seed1 = {'a': {'p': 2.0}, 'b': {'p': 1.0}, 'c': {'p': 3.0}}  # tau 1/3
+    summary = pc.over_seeds([pc.correlations(seed0, truth),
+                             pc.correlations(seed1, truth)])
+    assert summary['p']['kendall_tau'] == pytest.approx((1 + 1 / 3) / 2)
+    assert summary['p']['kendall_tau_std'] == pytest.approx(1 / 3)
+    assert summary['p']['seeds'] == 2
+    # seed1's Spearman: ranks (2,1,3) vs (1,2,3): 1 - 6*2/(3*8) = 0.5
+    assert summary['p']['spearman_rho'] == pytest.approx(0.75)
+    # two files on the command line give mean and std in the JSON
+    for i, table in enumerate((seed0, seed1)):
+        with open(tmp_path / f'c{i}.jsonl', 'w') as f:
+            for name, scores in table.items():
+                f.write(json.dumps(dict(name=name, score=scores['p'],
+                                        scores=dict(scores))) + '\n')
+    (tmp_path / 'truth.json').write_text(json.dumps(truth))
+    pc.main([str(tmp_path / 'c0.jsonl'), str(tmp_path / 'c1.jsonl'),
+             str(tmp_path / 'truth.json'), '--out-dir', str(tmp_path)])
+    result = json.loads((tmp_path / 'correlation.json').read_text())
+    assert result['p']['kendall_tau_std'] == pytest.approx(1 / 3)
+    assert result['score']['pearson_r'] == pytest.approx(
+        (1 + pc._pearson([2, 1, 3], [1, 2, 3])) / 2)

@@ -1,17 +1,22 @@
-"""How well do zero-cost proxies rank architectures? Kendall tau / Spearman.
+"""How well do zero-cost proxies rank architectures? Kendall / Spearman / r.
 
-    python tools/analysis/proxy_correlation.py CANDIDATES GROUND_TRUTH
-        [--out-dir DIR] [--keys score params ...]
+    python tools/analysis/proxy_correlation.py CANDIDATES [CANDIDATES ...]
+        GROUND_TRUTH [--out-dir DIR] [--keys score params ...]
 
 CANDIDATES is the ``candidates.jsonl`` a search writes (``tools/search.py``;
 an ``ExhaustiveSearcher`` with ``train_cfg.extra_proxies`` scores every
-architecture of a small space with several proxies in one run). GROUND_TRUTH
-is a JSON file ``{architecture name: accuracy}``, e.g. the CIFAR-100 KD
-accuracies of the 64 S1 networks. For every score in the candidates (each
-proxy, DisWOT's ``M_s``/``M_r`` parts, params, FLOPs) the tool prints
-Kendall's tau-b and Spearman's rho against the ground truth over the
-architectures present in both, writes them to ``DIR/correlation.json`` and
-draws a proxy-vs-accuracy scatter plot per score (``DIR/scatter_<key>.png``).
+architecture of a small space with several proxies in one run, e.g.
+``configs/diswot/proxy-zoo_resnet20_s1-exhaustive_cifar10mini.py``). Give
+one file per seed (searches run with ``--cfg-options train_cfg.seed=S``)
+to get the mean and standard deviation over seeds. GROUND_TRUTH is a JSON
+file ``{architecture name: accuracy}``: published accuracies, or mmkd's own
+short distillation runs written by ``tools/analysis/train_candidates.py``.
+For every score in the candidates (each proxy, DisWOT's ``M_s``/``M_r``
+parts, params, FLOPs) the tool prints Kendall's tau-b, Spearman's rho and
+Pearson's r against the ground truth over the architectures present in
+both (mean and std over the files), writes them to
+``DIR/correlation.json`` and draws a proxy-vs-accuracy scatter plot per
+score from the first file (``DIR/scatter_<key>.png``).
 
 Higher scores mean better for every mmkd proxy, so a good proxy has a
 positive correlation. In DisWOT's S1 space the parameter count alone ranks
@@ -127,9 +132,34 @@ def correlations(candidates: Dict[str, Dict[str, float]],
             continue
         x, y = [r[0] for r in rows], [r[1] for r in rows]
         result[key] = dict(kendall_tau=kendall_tau_b(x, y),
-                           spearman_rho=spearman_rho(x, y), n=len(rows),
+                           spearman_rho=spearman_rho(x, y),
+                           pearson_r=_pearson(x, y), n=len(rows),
                            proxy=x, accuracy=y)
     return result
+
+
+METRICS = ('kendall_tau', 'spearman_rho', 'pearson_r')
+
+
+def over_seeds(per_seed: List[Dict[str, dict]]) -> Dict[str, dict]:
+    """Mean and (population) std of each metric over the seeds' results.
+
+    A key missing from a seed's result (too few finite scores) is averaged
+    over the seeds that have it; ``seeds`` says how many.
+    """
+    summary = {}
+    keys = sorted({k for result in per_seed for k in result})
+    for key in keys:
+        runs = [result[key] for result in per_seed if key in result]
+        stats = dict(n=runs[0]['n'], seeds=len(runs))
+        for m in METRICS:
+            values = [r[m] for r in runs if math.isfinite(r[m])]
+            mean = sum(values) / len(values) if values else float('nan')
+            std = (math.sqrt(sum((v - mean)**2 for v in values) /
+                             len(values)) if values else float('nan'))
+            stats[m], stats[m + '_std'] = mean, std
+        summary[key] = stats
+    return summary
 
 
 def scatter(key: str, stats: dict, path: str) -> None:
@@ -141,46 +171,60 @@ def scatter(key: str, stats: dict, path: str) -> None:
     ax.set_xlabel(key)
     ax.set_ylabel('accuracy')
     ax.set_title(f"tau {stats['kendall_tau']:.3f}  rho "
-                 f"{stats['spearman_rho']:.3f}  (n={stats['n']})",
-                 fontsize=9)
+                 f"{stats['spearman_rho']:.3f}  r {stats['pearson_r']:.3f}"
+                 f"  (n={stats['n']})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def main():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('candidates', help='candidates.jsonl of a search')
+    parser.add_argument('candidates', nargs='+',
+                        help='candidates.jsonl of a search (one per seed)')
     parser.add_argument('ground_truth',
                         help='JSON {architecture name: accuracy}')
     parser.add_argument('--keys', nargs='+', help='score keys to compare '
                         '(default: all)')
     parser.add_argument('--out-dir', default=None,
                         help='where correlation.json and the plots go '
-                        '(default: beside the candidates file)')
-    args = parser.parse_args()
-    candidates = load_candidates(args.candidates)
+                        '(default: beside the first candidates file)')
+    return parser.parse_args(args)
+
+
+def main(args=None):
+    args = parse_args(args)
     if not osp.isfile(args.ground_truth):
         raise SystemExit(f'ground truth {args.ground_truth!r} does not '
                          'exist.')
     with open(args.ground_truth) as f:
         truth = {str(k): float(v) for k, v in json.load(f).items()}
-    result = correlations(candidates, truth, args.keys)
-    out_dir = args.out_dir or osp.dirname(osp.abspath(args.candidates))
+    per_seed = [
+        correlations(load_candidates(path), truth, args.keys)
+        for path in args.candidates
+    ]
+    summary = over_seeds(per_seed)
+    out_dir = args.out_dir or osp.dirname(osp.abspath(args.candidates[0]))
     os.makedirs(out_dir, exist_ok=True)
-    print(f"{'score':<24}{'kendall tau':>12}{'spearman rho':>14}{'n':>5}")
+
     def order(item):  # best first; undefined (constant scores) last
         tau = item[1]['kendall_tau']
         return -tau if math.isfinite(tau) else math.inf
 
-    for key, stats in sorted(result.items(), key=order):
-        print(f"{key:<24}{stats['kendall_tau']:>12.4f}"
-              f"{stats['spearman_rho']:>14.4f}{stats['n']:>5}")
-        scatter(key, stats, osp.join(out_dir, f'scatter_{key}.png'))
+    print(f'{len(args.candidates)} candidates file(s); mean +- std over '
+          'them')
+    print(f"{'score':<20}{'kendall tau':>18}{'spearman rho':>18}"
+          f"{'pearson r':>18}{'n':>5}")
+    for key, stats in sorted(summary.items(), key=order):
+        cells = ''.join(f"{stats[m]:>10.4f} +-{stats[m + '_std']:.3f}"
+                        for m in METRICS)
+        print(f"{key:<20}{cells}{stats['n']:>5}")
+        if key in per_seed[0]:
+            scatter(key, per_seed[0][key],
+                    osp.join(out_dir, f'scatter_{key}.png'))
     with open(osp.join(out_dir, 'correlation.json'), 'w') as f:
-        json.dump({k: {m: _finite_or_none(v[m])
-                       for m in ('kendall_tau', 'spearman_rho', 'n')}
-                   for k, v in result.items()}, f, indent=2)
+        json.dump({k: {m: _finite_or_none(v) for m, v in stats.items()}
+                   for k, stats in summary.items()}, f, indent=2)
 
 
 def _finite_or_none(value):
