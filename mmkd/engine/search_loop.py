@@ -12,7 +12,9 @@ leaves is in the work dir:
 - ``search_summary.json``: the best candidate and each generation's scores;
 - ``search_scores.png``: the scores of every generation and the best so far;
 - ``best_student_kd.py`` (with ``train_template``): a ready-to-train
-  distillation config for the best student and the same teacher.
+  distillation config for the best student and the same teacher;
+- ``latency.json`` (with ``constraints.max_latency_ms``): every measured
+  candidate's latency in ms, reloaded on resume.
 
 Resuming: a re-run with the same work dir reads ``candidates.jsonl`` and
 replays the (deterministic) searcher, taking finished candidates' scores
@@ -36,7 +38,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dist import (all_gather_object, barrier, get_dist_info,
+from mmengine.dist import (all_gather_object, barrier,
+                           broadcast_object_list, get_dist_info,
                            is_main_process)
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -50,7 +53,10 @@ META = 'search_meta.json'
 SUMMARY = 'search_summary.json'
 PLOT = 'search_scores.png'
 BEST_CONFIG = 'best_student_kd.py'
-CONSTRAINT_KEYS = ('max_params', 'min_params', 'max_flops', 'min_flops')
+LATENCY = 'latency.json'
+CONSTRAINT_KEYS = ('max_params', 'min_params', 'max_flops', 'min_flops',
+                   'max_latency_ms', 'latency_batch', 'latency_runs')
+LATENCY_WARMUP = 2
 
 
 def _build(registry, cfg, field):
@@ -88,7 +94,19 @@ class SearchLoop(BaseLoop):
             random teacher (training-free, as the paper).
         constraints (dict, optional): Any of ``max_params``, ``min_params``,
             ``max_flops``, ``min_flops`` (FLOPs of one sample counted with
-            mmengine's FlopAnalyzer); applied to every candidate.
+            mmengine's FlopAnalyzer) and ``max_latency_ms``; applied to
+            every candidate. Latency is the median time of
+            ``latency_runs`` (default 10) forward passes of a
+            ``latency_batch`` (default 1) zero batch, in eval mode under
+            ``torch.no_grad()``, on the search's device, after
+            2 untimed passes. It is measured once per candidate (only when
+            the other constraints pass), on rank 0 and broadcast so every
+            process accepts the same candidates, saved to ``latency.json``
+            (reloaded on resume, so a resumed search makes the same
+            decisions) and recorded as ``latency_ms`` in
+            ``candidates.jsonl``. Timings depend on the machine and its
+            load: a search with a latency limit is only reproducible from
+            its ``latency.json``.
         seed (int): Seed of the batch, the candidates and the searcher.
             Defaults to 0.
         train_template (str, optional): A distillation config (e.g. a KD
@@ -131,6 +149,7 @@ class SearchLoop(BaseLoop):
         if bad:
             raise KeyError(f'train_cfg.constraints: unknown keys {bad}; use '
                            f'{CONSTRAINT_KEYS}.')
+        self._check_latency_constraints()
         self.teacher_ckpt = teacher_ckpt
         self.seed = seed
         self.train_template = self._find_template(train_template)
@@ -145,6 +164,7 @@ class SearchLoop(BaseLoop):
         self.records: Dict[str, dict] = {}
         self.generations: List[dict] = []
         self._costs: Dict[str, tuple] = {}
+        self._latency: Dict[str, float] = {}
         self._new = 0
         self._start = None
 
@@ -202,6 +222,23 @@ class SearchLoop(BaseLoop):
         model = self.runner.model
         return model.module if is_model_wrapper(model) else model
 
+    def _check_latency_constraints(self) -> None:
+        c = self.constraints
+        for key in ('latency_batch', 'latency_runs'):
+            if key in c and 'max_latency_ms' not in c:
+                raise ValueError(
+                    f'train_cfg.constraints.{key} is set without '
+                    'max_latency_ms; add max_latency_ms or remove it.')
+            if key in c and (not isinstance(c[key], int)
+                             or isinstance(c[key], bool) or c[key] < 1):
+                raise ValueError(f'train_cfg.constraints.{key} = '
+                                 f'{c[key]!r} must be an integer >= 1.')
+        limit = c.get('max_latency_ms')
+        if limit is not None and (isinstance(limit, bool) or not isinstance(
+                limit, (int, float)) or not limit > 0):
+            raise ValueError(f'train_cfg.constraints.max_latency_ms = '
+                             f'{limit!r} must be a positive number of ms.')
+
     # ---------------------------------------------------------------- costs
     def _build_candidate(self, name: str, seed: int):
         from mmkd.models.algorithms import build_classifier
@@ -218,16 +255,59 @@ class SearchLoop(BaseLoop):
                                  count_flops(model, self.input_shape))
         return self._costs[name]
 
+    def measure_latency(self, name: str) -> float:
+        """Median ms of ``latency_runs`` timed eval-mode forward passes of
+        a ``latency_batch`` zero batch on the search's device."""
+        c = self.constraints
+        device = self.inputs.device
+        with torch.random.fork_rng(devices=[]):
+            model = self._build_candidate(name, 0).to(device).eval()
+        x = torch.zeros((c.get('latency_batch', 1), ) + self.input_shape,
+                        device=device)
+        sync = torch.cuda.synchronize if device.type == 'cuda' else (
+            lambda: None)
+        times = []
+        with torch.no_grad():
+            for i in range(LATENCY_WARMUP + c.get('latency_runs', 10)):
+                sync()
+                start = time.perf_counter()
+                model(x, mode='tensor')
+                sync()
+                if i >= LATENCY_WARMUP:
+                    times.append((time.perf_counter() - start) * 1000)
+        return float(np.median(times))
+
+    def latency(self, name: str) -> float:
+        """A candidate's latency in ms: measured once, on rank 0, and
+        broadcast; cached in ``latency.json``. Every rank must call it for
+        the same names in the same order (the searcher does)."""
+        if name not in self._latency:
+            value = [None]
+            if is_main_process():
+                value[0] = self.measure_latency(name)
+            if get_dist_info()[1] > 1:
+                broadcast_object_list(value, src=0)
+            self._latency[name] = round(value[0], 4)
+            if is_main_process():
+                path = osp.join(self.runner.work_dir, LATENCY)
+                with open(path + '.tmp', 'w') as f:
+                    json.dump(self._latency, f, indent=0)
+                os.replace(path + '.tmp', path)
+        return self._latency[name]
+
     def accept(self, name: str) -> bool:
         """Whether a candidate meets every constraint."""
         if not self.constraints:
             return True
         params, flops = self.cost(name)
         c = self.constraints
-        return (params <= c.get('max_params', math.inf)
+        if not (params <= c.get('max_params', math.inf)
                 and params >= c.get('min_params', 0)
                 and flops <= c.get('max_flops', math.inf)
-                and flops >= c.get('min_flops', 0))
+                and flops >= c.get('min_flops', 0)):
+            return False
+        return 'max_latency_ms' not in c or \
+            self.latency(name) <= c['max_latency_ms']
 
     # ---------------------------------------------------------------- scoring
     def score_candidate(self, name: str) -> dict:
@@ -250,14 +330,21 @@ class SearchLoop(BaseLoop):
                 value = -math.inf
             scores[key] = value
         params, flops = self.cost(name)
-        return dict(name=name, config=self.space.to_config(name),
-                    score=scores['score'], scores=scores, params=params,
-                    flops=flops, time_s=round(time.time() - start, 4))
+        record = dict(name=name, config=self.space.to_config(name),
+                      score=scores['score'], scores=scores, params=params,
+                      flops=flops)
+        if name in self._latency:
+            record['latency_ms'] = self._latency[name]
+        record['time_s'] = round(time.time() - start, 4)
+        return record
 
     def evaluate(self, names: Sequence[str]) -> List[float]:
         """Score one generation (the searcher's callback)."""
         names = list(names)
         todo = [n for n in dict.fromkeys(names) if n not in self.records]
+        if 'max_latency_ms' in self.constraints:
+            for n in todo:  # on every rank, before the split
+                self.latency(n)
         rank, world = get_dist_info()
         mine = [self.score_candidate(n) for n in todo[rank::world]]
         if world > 1:
@@ -311,10 +398,11 @@ class SearchLoop(BaseLoop):
         work_dir = self.runner.work_dir
         meta_path = osp.join(work_dir, META)
         cand_path = osp.join(work_dir, CANDIDATES)
+        latency_path = osp.join(work_dir, LATENCY)
         if self.restart:
             barrier()
             if is_main_process():
-                for path in (meta_path, cand_path):
+                for path in (meta_path, cand_path, latency_path):
                     if osp.isfile(path):
                         os.remove(path)
             barrier()
@@ -340,6 +428,10 @@ class SearchLoop(BaseLoop):
                         continue  # a line torn by a kill: rescored
                     self._cache[record['name']] = record
         self.records = {}
+        self._latency = {}
+        if 'max_latency_ms' in self.constraints and osp.isfile(latency_path):
+            with open(latency_path) as f:
+                self._latency = {k: float(v) for k, v in json.load(f).items()}
         if self._cache:
             print_log(f'resuming: {len(self._cache)} candidates already '
                       f'scored in {cand_path}', logger='current')
@@ -386,6 +478,8 @@ class SearchLoop(BaseLoop):
                       flops=best['flops'], config=best['config']),
             num_scored=len(self.records), proxy=self.proxy_name,
             generations=self.generations)
+        if 'latency_ms' in best:
+            summary['best']['latency_ms'] = best['latency_ms']
         if self.train_template is not None:
             summary['best_config'] = self.write_best_config(best)
         with open(osp.join(work_dir, SUMMARY), 'w') as f:

@@ -6,12 +6,14 @@ by module path, and exposes ``out_channels`` per stage.
 """
 from .cifar_resnet import CIFARResNet
 from .cifar_stage_resnet import CIFARStageResNet
+from .macro_resnet import MacroResNet
 from .mobilenetv2 import CIFARMobileNetV2
+from .nb201 import NB201Net
 from .shufflenet import CIFARShuffleNetV1, CIFARShuffleNetV2
 from .vgg import CIFARVGG
 from .wrn import WideResNet
 
 __all__ = [
     'CIFARResNet', 'CIFARStageResNet', 'CIFARMobileNetV2', 'CIFARShuffleNetV1',
-    'CIFARShuffleNetV2', 'CIFARVGG', 'WideResNet'
+    'CIFARShuffleNetV2', 'CIFARVGG', 'MacroResNet', 'NB201Net', 'WideResNet'
 ]

@@ -1,4 +1,10 @@
 """Search spaces: named candidates, each an ordinary model config."""
+from .backbone_args import BackboneArgSpace
 from .cifar_resnet_depth import CIFARResNetDepthSpace
+from .macro import MacroSpace
+from .nas_bench_201 import NASBench201Space
 
-__all__ = ['CIFARResNetDepthSpace']
+__all__ = [
+    'BackboneArgSpace', 'CIFARResNetDepthSpace', 'MacroSpace',
+    'NASBench201Space'
+]
