@@ -82,8 +82,9 @@ class DisWOT(BaseProxy):
         semantic (bool): Include M_s. Defaults to True.
         relation (bool): Include M_r. Defaults to True.
         feat_index (int): Backbone output used for M_r. Defaults to -1.
-        use_grad (bool): M_s from the fc weight gradient (True, the paper)
-            or the fc weight (False). Defaults to True.
+        use_grad (bool): M_s from the fc weight gradient (True, the
+            authors' code form; the paper writes it with CAMs) or the fc
+            weight (False). Defaults to True.
         init (str, optional): ``'normal'`` re-initialises the candidate (and
             a teacher without checkpoint) before scoring; None keeps the
             built model's init. Defaults to ``'normal'``.
