@@ -4,7 +4,7 @@
 # config. The student's layer3 map (256 x 14 x 14) goes through the
 # released-code PCA projector (bias-free Linear 256 -> 3 x 256, 4 heads of
 # 64) and the GL projector (4x4 windows, 16 Linears 256 -> 384); the pooled
-# feature is 512. No discriminator (DDP), as in the ViT-B config.
+# feature is 512. No discriminator, as in the ViT-B config.
 # Teacher: mmpretrain's deit-small_4xb256_in1k checkpoint, saved as
 # checkpoints/deit-small_4xb256_in1k.pth (README.md).
 _base_ = ['./cakd_vit-b-p16_resnet50_8xb32_in1k.py']

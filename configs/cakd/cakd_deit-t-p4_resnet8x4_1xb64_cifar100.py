@@ -9,7 +9,10 @@
 # Total: CE + w(epoch) * (CAKD terms + adversarial term), w ramped 0 -> 0.2
 # over epochs 25-75. The discriminator's gradient reaches the student
 # (detach_adversarial=False; True is the release's detached form).
-# RepDistiller's 240-epoch SGD schedule for the student.
+# RepDistiller's 240-epoch SGD schedule for the student. With several
+# processes (tools/dist_train.sh) KDRunner wraps the model in
+# TrainStepDataParallel, which runs CAKDDistiller.train_step (student step,
+# then discriminator step) and averages both optimizers' gradients.
 _base_ = [
     '../_base_/datasets/cifar100_bs64.py',
     '../_base_/schedules/cifar_sgd_240e.py',

@@ -15,11 +15,12 @@
 # RandAugment and random erasing on top of the shared crop and flip; the
 # teacher sees the clean crop. The release's adversarial term was detached,
 # so it never changed the student: this config leaves the discriminator out
-# (same student updates, and it runs under DDP). To reproduce it literally,
-# or to train against a discriminator (detach_adversarial=False), add
+# (the same student updates, and plain DDP). To reproduce it literally, or
+# to train against a discriminator (detach_adversarial=False), add
 # `discriminator=dict(type='AttentionDiscriminator')` and the two-optimizer
-# optim_wrapper of the CIFAR configs; that path needs a single process
-# (CAKDDistiller.train_step; mmengine's DDP wrapper bypasses it).
+# optim_wrapper of the CIFAR configs; KDRunner then wraps the model in
+# TrainStepDataParallel (it runs CAKDDistiller.train_step on every GPU and
+# averages the gradients of both optimizers).
 # Schedule: 8 GPUs x 32, SGD lr 0.1, momentum 0.9, weight decay 2e-5, 120
 # epochs, 5 warm-up epochs (cosine after it: assumed), EMA of the weights.
 # The teacher checkpoint (mmpretrain format) is the user's; see README.md.

@@ -12,11 +12,13 @@ import os
 
 import torch
 import torch.distributed as torch_dist
+from mmengine.device import get_device
 from mmengine.dist import is_distributed
-from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
+                            is_model_wrapper)
 from mmengine.runner import Runner
 
-from mmkd.registry import RUNNERS
+from mmkd.registry import MODEL_WRAPPERS, RUNNERS
 
 
 def init_cpu_process_group() -> None:
@@ -36,7 +38,11 @@ def init_cpu_process_group() -> None:
 class KDRunner(Runner):
     """mmengine ``Runner`` with CPU multi-process (gloo) support.
 
-    Used by ``tools/train.py`` unless a config sets ``runner_type``.
+    Used by ``tools/train.py`` unless a config sets ``runner_type``. In a
+    distributed run, a model with a ``default_model_wrapper`` attribute
+    (e.g. ``CAKDDistiller`` with a discriminator: ``TrainStepDataParallel``)
+    is wrapped in that wrapper when the config sets no
+    ``model_wrapper_cfg``.
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -51,6 +57,29 @@ class KDRunner(Runner):
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
+        # a model that runs its own train_step (CAKD with a discriminator)
+        # names the wrapper that calls it
+        own = getattr(model, 'default_model_wrapper', None)
+        if own is not None and self.distributed:
+            if model_wrapper_cfg is None:
+                model_wrapper_cfg = dict(type=own)
+            elif model_wrapper_cfg.get('type') in (
+                    None, 'MMDistributedDataParallel',
+                    'MMSeparateDistributedDataParallel'):
+                raise TypeError(
+                    f'{type(model).__name__} runs its own train_step, which '
+                    "mmengine's DDP wrappers bypass or break (see "
+                    'mmkd/models/wrappers.py); set model_wrapper_cfg='
+                    f"dict(type='{own}') or remove it.")
+        if (self.distributed and model_wrapper_cfg is not None
+                and model_wrapper_cfg.get('type') in MODEL_WRAPPERS.module_dict
+                and not is_model_wrapper(model)):
+            # mmkd's own wrappers, which mmengine's Runner cannot look up
+            if self.cfg.get('sync_bn') is not None:
+                model = convert_sync_batchnorm(model, self.cfg.sync_bn)
+            return MODEL_WRAPPERS.build(
+                dict(model_wrapper_cfg),
+                default_args=dict(module=model.to(get_device())))
         if (not self.distributed or torch.cuda.is_available()
                 or is_model_wrapper(model) or model_wrapper_cfg is not None):
             return super().wrap_model(model_wrapper_cfg, model)

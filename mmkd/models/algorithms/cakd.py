@@ -11,11 +11,11 @@ from mmengine.optim import OptimWrapperDict
 
 from mmkd.registry import MODELS
 from .single_teacher import SingleTeacherDistiller, _labels
-from .vit_taps import ViTAttentionTap
+from .vit_taps import build_attention_tap
 
 #: The teacher tensors CAKDDistiller adds to the usual inputs.
 VIT_INPUTS = ('t_q', 't_k', 't_v', 't_attn', 't_tokens', 't_featmap',
-              't_cls', 't_dist')
+              't_cls', 't_dist', 't_windows')
 
 
 @MODELS.register_module()
@@ -67,20 +67,26 @@ class AttentionDiscriminator(nn.Module):
 
 @MODELS.register_module()
 class CAKDDistiller(SingleTeacherDistiller):
-    """Distil a CNN student from an mmpretrain ViT/DeiT teacher (CAKD).
+    """Distil a CNN student from an mmpretrain ViT/DeiT/Swin teacher (CAKD).
 
     A :class:`SingleTeacherDistiller` whose teacher is a Vision Transformer
-    read by :class:`ViTAttentionTap` (hooks only: mmpretrain and torch stay
+    read by :class:`ViTAttentionTap` (or :class:`SwinAttentionTap` for a
+    ``SwinTransformer``; hooks only: mmpretrain and torch stay
     unmodified). Besides ``s_logits``, ``t_logits``, ``gt_labels``, taps and
     connectors, losses can take:
 
     - ``t_q``, ``t_k``, ``t_v``: the tapped block's Q, K, V
-      ``[B, h, H*W, d]``, patch tokens only;
-    - ``t_attn``: its attention map ``[B, h, N, N]`` over all tokens;
+      ``[B, h, H*W, d]``, patch tokens only (Swin: ``[B, nW, h, Nw, d]``
+      per window);
+    - ``t_attn``: its attention map ``[B, h, N, N]`` over all tokens
+      (Swin: ``[B, nW, h, Nw, Nw]``, with the position bias and shift
+      mask);
+    - ``t_windows``: Swin's ``[nW, Nw]`` window indices into the token
+      grid (None for a ViT);
     - ``t_tokens`` ``[B, H*W, C]`` / ``t_featmap`` ``[B, C, H, W]``: its
       output patch tokens (after the final norm for the last block);
     - ``t_cls``, ``t_dist``: the class token and DeiT's distillation token
-      ``[B, C]`` (None where the model has none).
+      ``[B, C]`` (None where the model has none, e.g. Swin).
 
     A loss may return a dict (``CAKDLoss`` does): its tensors are logged as
     ``<loss name>.<key>``, except ``attn_S``/``attn_T``, the maps the
@@ -101,11 +107,16 @@ class CAKDDistiller(SingleTeacherDistiller):
     through :meth:`set_loss_weight` (1 without the hook). It needs
     ``optim_wrapper`` to be an ``OptimWrapperDict`` with ``student`` and
     ``discriminator`` (``DiscriminatorOptimWrapperConstructor``).
-    Single-process training only: mmengine's DDP wrapper bypasses
-    :meth:`train_step`.
+    Multi-process training: mmengine's DDP wrapper would bypass
+    :meth:`train_step`, so with a discriminator
+    :attr:`default_model_wrapper` is ``'TrainStepDataParallel'``, which
+    ``KDRunner`` uses in distributed runs (it calls :meth:`train_step` and
+    averages the student's and the discriminator's gradients over the
+    processes before each of the two optimizer steps).
 
     Args:
-        teacher_block (int): The teacher block to read. Defaults to -1.
+        teacher_block (int): The teacher block to read (Swin: counted
+            over all stages). Defaults to -1.
         discriminator (dict | nn.Module, optional): e.g.
             ``dict(type='AttentionDiscriminator')``. Defaults to None.
         adv_weight (float): Weight of the student's adversarial term.
@@ -115,7 +126,8 @@ class CAKDDistiller(SingleTeacherDistiller):
         **kwargs: The arguments of :class:`SingleTeacherDistiller`.
 
     Raises:
-        TypeError: At build time, if the teacher's backbone is not a ViT.
+        TypeError: At build time, if the teacher's backbone is not an
+            mmpretrain ViT, DeiT or Swin.
     """
 
     def __init__(self,
@@ -141,6 +153,13 @@ class CAKDDistiller(SingleTeacherDistiller):
         shape = kwargs.get('check_input_shape', (3, 32, 32))
         if discriminator is not None and shape is not None:
             self._check_discriminator(tuple(shape))
+
+    @property
+    def default_model_wrapper(self) -> Optional[str]:
+        """The model wrapper of distributed runs (``KDRunner``): mmkd's
+        ``TrainStepDataParallel`` with a discriminator, else None (DDP)."""
+        return ('TrainStepDataParallel'
+                if self.discriminator is not None else None)
 
     @torch.no_grad()
     def _check_discriminator(self, shape: tuple) -> None:
@@ -171,7 +190,7 @@ class CAKDDistiller(SingleTeacherDistiller):
     # ------------------------------------------------------------ teacher
     def _build_teachers(self, teacher, teacher_ckpt) -> None:
         super()._build_teachers(teacher, teacher_ckpt)
-        self.vit_tap = ViTAttentionTap(
+        self.attn_tap = build_attention_tap(
             getattr(self.teacher, 'backbone', self.teacher),
             self._teacher_block, 'model.teacher.backbone')
 
@@ -181,10 +200,10 @@ class CAKDDistiller(SingleTeacherDistiller):
     def _teacher_tensors(self, inputs) -> Dict[str, torch.Tensor]:
         if self._teacher_view is not None:
             inputs = self._teacher_view
-        with self.vit_tap.recording():
+        with self.attn_tap.recording():
             logits = self.teacher(inputs, mode='tensor')
-            t = self.vit_tap.tensors()
-        self.vit_tap.clear()
+            t = self.attn_tap.tensors()
+        self.attn_tap.clear()
         extra = t['extra_tokens']
         n = 0 if extra is None else extra.shape[1]
         return dict(
@@ -196,7 +215,8 @@ class CAKDDistiller(SingleTeacherDistiller):
             t_tokens=t['tokens'],
             t_featmap=t['featmap'],
             t_cls=extra[:, 0] if n > 0 else None,
-            t_dist=extra[:, 1] if n > 1 else None)
+            t_dist=extra[:, 1] if n > 1 else None,
+            t_windows=t['windows'])
 
     def _teacher_inputs(self, data_samples) -> Optional[torch.Tensor]:
         """The teacher's view ``t_img`` of a multi-view batch, or None."""

@@ -51,6 +51,17 @@ def split_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:
     return tokens.reshape(B, N, num_heads, C // num_heads).transpose(1, 2)
 
 
+def partition_windows(x: torch.Tensor,
+                      windows: torch.Tensor) -> torch.Tensor:
+    """``[B, h, H*W, d]`` -> ``[B * nW, h, Nw, d]``: tokens cut into the
+    windows of ``windows`` (``[nW, Nw]`` grid indices), batch-major as in
+    mmpretrain's ``ShiftWindowMSA``."""
+    B, h, _, d = x.shape
+    nW, Nw = windows.shape
+    x = x[:, :, windows.reshape(-1)].reshape(B, h, nW, Nw, d)
+    return x.transpose(1, 2).reshape(B * nW, h, Nw, d)
+
+
 def relations(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
               mode: str) -> Tuple[torch.Tensor, torch.Tensor]:
     """The two relations PCA matches, from ``[B, h, N, d]`` Q, K, V.
@@ -161,20 +172,29 @@ class PCAProjector(nn.Module):
     def forward(self,
                 x: torch.Tensor,
                 size: Sequence[int],
-                qkv_T: Optional[Sequence[torch.Tensor]] = None):
+                qkv_T: Optional[Sequence[torch.Tensor]] = None,
+                windows: Optional[torch.Tensor] = None):
         """Project and form the relations.
 
         Args:
             x (Tensor): Student map ``[B, C_S, H_S, W_S]``.
             size (tuple[int]): The teacher's patch grid ``(H, W)``.
             qkv_T (tuple[Tensor], optional): The teacher's patch-token Q, K,
-                V ``[B, h, H*W, d]``; required for the replacement in the
-                paper mode during training.
+                V ``[B, h, H*W, d]`` (or ``[B * nW, h, Nw, d]`` with
+                ``windows``); required for the replacement in the paper
+                mode during training.
+            windows (Tensor, optional): ``[nW, Nw]`` grid indices of the
+                teacher's attention windows (Swin, ``SwinAttentionTap``):
+                the student's Q, K, V are cut into the same windows, and
+                relations are formed inside each window.
 
         Returns:
-            tuple[Tensor]: ``(attn_S, vv_S)`` as :func:`relations` gives.
+            tuple[Tensor]: ``(attn_S, vv_S)`` as :func:`relations` gives
+            (``[B * nW, ...]`` with ``windows``).
         """
         qkv = self.project(x, size)
+        if windows is not None:
+            qkv = [partition_windows(t, windows) for t in qkv]
         replaced = (False, False, False)
         if self.mode == 'paper' and self.training and self.replace_prob > 0:
             if qkv_T is None:

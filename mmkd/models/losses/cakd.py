@@ -23,7 +23,10 @@ class CAKDLoss(nn.Module):
 
     where ``A`` and ``R`` are the attention and ``V V^T`` relations of
     :func:`mmkd.models.connectors.cakd.relations` (student side from
-    :class:`PCAProjector`, teacher side from its patch-token Q, K, V),
+    :class:`PCAProjector`, teacher side from its patch-token Q, K, V;
+    per attention window for a Swin teacher, whose relations include
+    neither its relative position bias nor its shift mask, which do not
+    depend on the input),
     ``GL`` is :class:`GLProjector`, ``p_S`` the student's pooled feature
     and ``W`` a Linear to the teacher's width. The class-token and logit
     terms are used only when their weights are non-zero.
@@ -135,7 +138,8 @@ class CAKDLoss(nn.Module):
                 pooled_S: Optional[torch.Tensor] = None,
                 t_cls: Optional[torch.Tensor] = None,
                 preds_S: Optional[torch.Tensor] = None,
-                preds_T: Optional[torch.Tensor] = None
+                preds_T: Optional[torch.Tensor] = None,
+                t_windows: Optional[torch.Tensor] = None
                 ) -> Dict[str, torch.Tensor]:
         """Compute the terms.
 
@@ -149,6 +153,11 @@ class CAKDLoss(nn.Module):
                 (class-token term).
             t_cls (Tensor, optional): The teacher's class token ``[B, C_T]``.
             preds_S, preds_T (Tensor, optional): Logits (logit term).
+            t_windows (Tensor, optional): A windowed teacher's (Swin)
+                ``[nW, Nw]`` window indices; ``t_q``, ``t_k``, ``t_v`` are
+                then ``[B, nW, h, Nw, d]`` and the PCA relations are
+                matched inside each window (the student's tokens cut into
+                the same windows).
 
         Returns:
             dict[str, Tensor]: Weighted terms, plus ``attn_S``/``attn_T``.
@@ -160,7 +169,16 @@ class CAKDLoss(nn.Module):
                 f'teacher_dims={t_featmap.shape[1]}.')
         size = tuple(t_featmap.shape[-2:])
         t_q, t_k, t_v = (t.detach() for t in (t_q, t_k, t_v))
-        attn_S, vv_S = self.pca(feats_S, size, (t_q, t_k, t_v))
+        if (t_q.dim() == 5) != (t_windows is not None):
+            raise ValueError(
+                f"CAKDLoss: the teacher's Q/K/V have shape "
+                f'{tuple(t_q.shape)} and t_windows is '
+                f"{'None' if t_windows is None else 'set'}; a windowed "
+                "(Swin) teacher's [B, nW, h, Nw, d] Q/K/V need inputs "
+                "t_windows='t_windows', a ViT's [B, h, N, d] none.")
+        if t_windows is not None:
+            t_q, t_k, t_v = (t.flatten(0, 1) for t in (t_q, t_k, t_v))
+        attn_S, vv_S = self.pca(feats_S, size, (t_q, t_k, t_v), t_windows)
         attn_T, vv_T = relations(t_q, t_k, t_v, self.mode)
         if attn_S.shape != attn_T.shape:
             raise ValueError(
@@ -175,9 +193,14 @@ class CAKDLoss(nn.Module):
             gl=w * self.gl_weight * F.mse_loss(self.gl(feats_S, size),
                                                tokens_T))
         if self.cls_weight:
-            if pooled_S is None or t_cls is None:
-                raise ValueError('CAKDLoss: cls_weight > 0 needs inputs '
-                                 'pooled_S and t_cls.')
+            if t_cls is None:
+                raise ValueError('CAKDLoss: cls_weight > 0 needs the '
+                                 "teacher's class token t_cls, which this "
+                                 'teacher has not (e.g. Swin); set '
+                                 'cls_weight=0 or map t_cls.')
+            if pooled_S is None:
+                raise ValueError('CAKDLoss: cls_weight > 0 needs input '
+                                 'pooled_S.')
             out['cls'] = w * self.cls_weight * F.mse_loss(
                 self.cls_proj(pooled_S), t_cls.detach())
         if self.logit_weight:
