@@ -31,7 +31,10 @@ setup(
     package_data={'mmkd.datasets': ['data/*.npz']},
     python_requires='>=3.9',
     install_requires=read_requirements('requirements/runtime.txt'),
-    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    extras_require={
+        'tests': read_requirements('requirements/tests.txt'),
+        'docs': read_requirements('requirements/docs.txt'),
+    },
     license='Apache License 2.0',
     zip_safe=False,
 )

@@ -23,7 +23,7 @@ from mmkd.engine.runner import shutdown_distributed
 from mmkd.registry import RUNNERS
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(description='DisWOT student search')
     parser.add_argument('config', help='search config file path')
     parser.add_argument('--work-dir', help='where the results go')
@@ -35,7 +35,7 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
                                                'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(args)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args

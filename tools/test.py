@@ -18,7 +18,7 @@ from mmkd.registry import RUNNERS
 from mmkd.utils.config_checks import check_data_paths
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(description='Test with mmkd')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -29,7 +29,7 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
                                                'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(args)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args

@@ -20,7 +20,7 @@ from mmkd.registry import RUNNERS
 from mmkd.utils.config_checks import check_data_paths
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(description='Train with mmkd')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
@@ -41,7 +41,7 @@ def parse_args():
                                                'mpi'], default='none')
     # torch.distributed.launch passes --local-rank, older tools --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(args)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args

@@ -11,7 +11,7 @@ mmkd keeps ``weights_only=True`` everywhere and allow-lists exactly those
 types (:func:`register_safe_globals`, run when mmkd is imported). The one
 dangerous name such a pickle uses, ``builtins.getattr`` (``HistoryBuffer``
 pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``), is
-mapped to :func:`_history_buffer_getattr`, which serves those methods and
+mapped to ``_history_buffer_getattr``, which serves those methods and
 refuses everything else. A checkpoint with any other type still fails, with
 torch's message naming the type.
 """

@@ -23,7 +23,7 @@ import mmkd  # noqa: F401
 from mmkd.models.algorithms.single_teacher import build_classifier
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(
         description='Params and FLOPs of teacher and student')
     parser.add_argument('config', help='distiller config file path')
@@ -31,7 +31,7 @@ def parse_args():
                         help='input shape C H W (one image)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries: key=value ...')
-    return parser.parse_args()
+    return parser.parse_args(args)
 
 
 class _Tensor(torch.nn.Module):

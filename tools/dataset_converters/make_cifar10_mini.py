@@ -46,7 +46,7 @@ SPLITS = ('train', 'test')
 MAX_BYTES = 10 * 1000 * 1000  # 10 MB: keep the wheel and the repo small.
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(
         description='Build the CIFAR-10 subset bundled with mmkd from the '
         'JPEG tars (train.tar, test.tar).')
@@ -76,7 +76,7 @@ def parse_args():
         default=MAX_BYTES / 1e6,
         help='refuse to write a file larger than this many MB (10^6 bytes) '
         '(default: %(default)s)')
-    return parser.parse_args()
+    return parser.parse_args(args)
 
 
 def sha256_of(path, chunk=1 << 20):

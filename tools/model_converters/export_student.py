@@ -40,13 +40,17 @@ def export_student(src: str, dst: str, force: bool = False) -> dict:
     return student
 
 
-def main():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='distillation checkpoint')
     parser.add_argument('dst', help='output student checkpoint')
     parser.add_argument('--force', action='store_true',
                         help='overwrite dst if it exists')
-    args = parser.parse_args()
+    return parser.parse_args(args)
+
+
+def main():
+    args = parse_args()
     student = export_student(args.src, args.dst, args.force)
     print(f'wrote {len(student)} student tensors to {args.dst}')
 

@@ -41,7 +41,7 @@ CELL = 2
 DPI = 100
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(
         description='Teacher/student class-activation maps')
     parser.add_argument('config', help='distiller config file path')
@@ -55,7 +55,7 @@ def parse_args():
                         help='the PNG file to write')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries: key=value ...')
-    return parser.parse_args()
+    return parser.parse_args(args)
 
 
 @torch.no_grad()

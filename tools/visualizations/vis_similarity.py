@@ -46,7 +46,7 @@ FIGSIZE = (12, 4)
 DPI = 100
 
 
-def parse_args():
+def parse_args(args=None):
     parser = argparse.ArgumentParser(
         description='Teacher/student similarity matrices as heat maps')
     parser.add_argument('config', help='distiller config file path')
@@ -60,7 +60,7 @@ def parse_args():
                         help='where the PNG files go')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries: key=value ...')
-    return parser.parse_args()
+    return parser.parse_args(args)
 
 
 def build_distiller(args):

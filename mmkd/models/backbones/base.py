@@ -10,7 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 class StagedBackbone(BaseBackbone):
     """Base class: subclasses build ``self.stem`` and one module per name in
-    ``self.stage_names``, then call :meth:`_set_out_indices`."""
+    ``self.stage_names``, then call ``self._set_out_indices()``."""
 
     stage_names: Tuple[str, ...] = ()
 

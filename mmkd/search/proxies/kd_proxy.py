@@ -12,8 +12,8 @@ import torch.nn as nn
 from mmkd.registry import DISTILL_LOSSES, PROXIES
 from .base import BaseProxy, apply_init, forward_parts, frozen_copy
 
-#: Tensors a loss may take: logits and the feature before pooling (``feat``)
-#: of student and teacher, and the labels.
+#: Names of the tensors a loss may take; logits and the feature before
+#: pooling (``feat``) of student and teacher, and the labels.
 TENSOR_NAMES = ('s_logits', 't_logits', 's_feat', 't_feat', 'gt_labels')
 
 
