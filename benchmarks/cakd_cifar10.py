@@ -2,7 +2,7 @@
 the bundled CIFAR-10 subset.
 
     python benchmarks/cakd_cifar10.py [--teacher-ckpt PATH] [--epochs 15]
-        [--teacher-epochs 20] [--work-dir DIR]
+        [--teacher-epochs 20] [--student-widths 8 16 32] [--work-dir DIR]
 
 One pipeline (``mmkd.engine.run_pipeline``) on ``CIFAR10Mini`` (5,000
 training / 3,000 test images, CPU-friendly), from the configs in
@@ -83,6 +83,8 @@ def stage_config(name, epochs, args):
         ]
     else:
         lines.append(f'param_scheduler = dict(T_max={epochs})')
+    if name != 'teacher' and args.student_widths:
+        lines += student_width_lines(name, args.student_widths)
     if name == 'student_cakd':
         start, end = ramp(epochs)
         lines += [
@@ -105,6 +107,23 @@ def stage_config(name, epochs, args):
         f'randomness = dict(seed={args.seed})',
     ]
     return '\n'.join(lines) + '\n'
+
+
+def student_width_lines(name, widths):
+    """Config lines giving the student (every student stage) other stage
+    widths; the CAKD projectors follow its last width."""
+    widths, last = tuple(widths), widths[-1]
+    model = "dict(backbone=dict(widths={}), head=dict(in_channels={}))"
+    model = model.format(widths, last)
+    if name == 'student_alone':
+        return [f'model = {model}']
+    if name == 'student_kd':
+        return [f'model = dict(student={model})']
+    return [
+        f'model = dict(student={model}, distill_losses=dict(loss_cakd=dict('
+        f'student_channels={last}, pooled_channels={last}, '
+        f'pca=dict(embed_dims={last}))))'
+    ]
 
 
 def write_configs(args, cfg_dir):
@@ -146,6 +165,9 @@ def main():
     parser.add_argument('--n-test', type=int, default=0,
                         help='use N test images spread over the classes '
                         '(0: all)')
+    parser.add_argument('--student-widths', type=int, nargs=3,
+                        help='stage widths of the ResNet-8 student '
+                        '(default: the quickstart\'s 8 16 32)')
     parser.add_argument('--work-dir', default='work_dirs/cakd_cifar10')
     args = parser.parse_args()
     if args.epochs < 1 or args.teacher_epochs < 1:
