@@ -27,8 +27,8 @@ class SplitDataset(Dataset):
 
     Used by DIH's head fine-tuning (``configs/dih/``), which picks each
     head on such a split (DIH's authors picked heads on the test set).
-    The class is not imported by ``mmkd.datasets``; configs that use it
-    list it in ``custom_imports = dict(imports=['mmkd.datasets.split'])``.
+    It is registered when ``mmkd.datasets`` is imported, so configs name it
+    by ``type='SplitDataset'`` alone.
 
     Args:
         dataset (dict | Dataset): The dataset to split (a config or a
