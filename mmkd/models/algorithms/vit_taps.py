@@ -290,14 +290,6 @@ class SwinAttentionTap:
             token_module.register_forward_hook(self._record('out')),
         ]
 
-    def _record(self, key: str):
-
-        def hook(module, args, output):
-            if self.active:
-                self.records[key] = output
-
-        return hook
-
     def _record_mask(self, module, args, kwargs):
         if self.active:
             self.records['mask'] = kwargs.get(
@@ -307,6 +299,7 @@ class SwinAttentionTap:
         if self.active:
             self.records['hw'] = tuple(int(s) for s in args[1])
 
+    _record = ViTAttentionTap._record
     recording = ViTAttentionTap.recording
     clear = ViTAttentionTap.clear
     remove = ViTAttentionTap.remove
