@@ -110,7 +110,7 @@ def main():
 
     from mmkd.datasets import CIFAR10Mini
     from mmkd.models.algorithms import build_classifier
-    from mmkd.registry import MODELS, PROXIES, SEARCH_SPACES
+    from mmkd.registry import PROXIES, SEARCH_SPACES
     init_default_scope('mmkd')
 
     space = SEARCH_SPACES.build(dict(type='CIFARResNetDepthSpace',
@@ -129,7 +129,6 @@ def main():
     std = torch.tensor([51.5865, 50.847, 51.255]).view(1, 3, 1, 1)
     x = (torch.stack([s['inputs'] for s in samples]).float() - mean) / std
     y = torch.cat([s['data_samples'].gt_label for s in samples])
-    del MODELS
 
     def seed_of(name):
         return (args.seed + zlib.crc32(name.encode())) % (2**31)

@@ -6,9 +6,9 @@ methods.md section 1.4. DisWOT+ = CE + KL + L_Ms + L_Mr.
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import batch_similarity, channel_similarity, check_same_batch
 
 
 @DISTILL_LOSSES.register_module()
@@ -38,11 +38,7 @@ class DisWOTSemanticLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    @staticmethod
-    def similarity(feats: torch.Tensor) -> torch.Tensor:
-        """``[N, C, ...]`` -> row-normalised ``[N, C, C]``."""
-        a = feats.flatten(2)
-        return F.normalize(a @ a.transpose(1, 2), dim=2)
+    similarity = staticmethod(channel_similarity)
 
     def forward(self, feats_S: torch.Tensor,
                 feats_T: torch.Tensor) -> torch.Tensor:
@@ -104,14 +100,7 @@ class DisWOTRelationLoss(nn.Module):
         Returns:
             Tensor: The weighted scalar loss.
         """
-        if feats_S.shape[0] != feats_T.shape[0]:
-            raise ValueError(
-                f'DisWOTRelationLoss: student batch {feats_S.shape[0]} and '
-                f'teacher batch {feats_T.shape[0]} differ; feed features of '
-                'the same inputs.')
+        check_same_batch('DisWOTRelationLoss', feats_S, feats_T)
         n = feats_S.shape[0]
-        a_s = feats_S.flatten(1)
-        a_t = feats_T.detach().flatten(1)
-        g_s = F.normalize(a_s @ a_s.t(), dim=1)
-        g_t = F.normalize(a_t @ a_t.t(), dim=1)
-        return self.loss_weight * (g_t - g_s).pow(2).sum() / (n * n)
+        diff = batch_similarity(feats_T.detach()) - batch_similarity(feats_S)
+        return self.loss_weight * diff.pow(2).sum() / (n * n)

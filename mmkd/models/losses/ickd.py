@@ -2,9 +2,9 @@
 Knowledge Distillation", ICCV 2021."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import channel_similarity
 
 
 @DISTILL_LOSSES.register_module()
@@ -46,11 +46,7 @@ class ICKDLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    @staticmethod
-    def gram(feats: torch.Tensor) -> torch.Tensor:
-        """``[N, C, ...]`` -> row-normalised channel Grams ``[N, C, C]``."""
-        f = feats.flatten(2)
-        return F.normalize(f @ f.transpose(1, 2), dim=2)
+    gram = staticmethod(channel_similarity)
 
     def forward(self, feats_S: torch.Tensor,
                 feats_T: torch.Tensor) -> torch.Tensor:

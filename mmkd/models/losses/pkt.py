@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import check_same_batch
 
 
 @DISTILL_LOSSES.register_module()
@@ -65,11 +66,7 @@ class PKTLoss(nn.Module):
         Returns:
             Tensor: The weighted scalar loss.
         """
-        if feats_S.shape[0] != feats_T.shape[0]:
-            raise ValueError(
-                f'PKTLoss: student batch {feats_S.shape[0]} and teacher '
-                f'batch {feats_T.shape[0]} differ; feed features of the same '
-                'inputs.')
+        check_same_batch('PKTLoss', feats_S, feats_T)
         p_s = self.probabilities(feats_S)
         p_t = self.probabilities(feats_T.detach())
         kl = p_t * torch.log((p_t + self.eps) / (p_s + self.eps))

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .utils import check_same_batch
 
 
 @DISTILL_LOSSES.register_module()
@@ -94,11 +95,7 @@ class RKDLoss(nn.Module):
         Returns:
             Tensor: The weighted scalar loss.
         """
-        if feats_S.shape[0] != feats_T.shape[0]:
-            raise ValueError(
-                f'RKDLoss: student batch {feats_S.shape[0]} and teacher '
-                f'batch {feats_T.shape[0]} differ; feed features of the same '
-                'inputs.')
+        check_same_batch('RKDLoss', feats_S, feats_T)
         if feats_S.shape[0] < 2:
             raise ValueError('RKDLoss needs at least 2 samples per batch to '
                              'form distances; use a larger batch.')

@@ -1,10 +1,9 @@
 """Tung & Mori, "Similarity-Preserving Knowledge Distillation", ICCV 2019."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
-from .utils import check_same_batch
+from .utils import batch_similarity, check_same_batch
 
 
 @DISTILL_LOSSES.register_module()
@@ -36,11 +35,7 @@ class SPLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    @staticmethod
-    def gram(feats: torch.Tensor) -> torch.Tensor:
-        """``[N, ...]`` -> row-normalised batch similarity ``[N, N]``."""
-        a = feats.flatten(1)
-        return F.normalize(a @ a.t(), dim=1)
+    gram = staticmethod(batch_similarity)
 
     def forward(self, feats_S: torch.Tensor,
                 feats_T: torch.Tensor) -> torch.Tensor:

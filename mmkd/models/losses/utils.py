@@ -5,6 +5,20 @@ import torch
 import torch.nn.functional as F
 
 
+def batch_similarity(feats: torch.Tensor) -> torch.Tensor:
+    """``[N, ...]`` -> ``rownorm(A A^T)``, the ``[N, N]`` similarity of the
+    flattened samples (SP's G, DisWOT's M_r / L_Mr)."""
+    a = feats.flatten(1)
+    return F.normalize(a @ a.t(), dim=1)
+
+
+def channel_similarity(feats: torch.Tensor) -> torch.Tensor:
+    """``[N, C, ...]`` -> ``rownorm(A_n A_n^T)`` per sample, ``[N, C, C]``
+    (ICKD's channel Gram, DisWOT's L_Ms)."""
+    a = feats.flatten(2)
+    return F.normalize(a @ a.transpose(1, 2), dim=2)
+
+
 def check_same_batch(loss_name: str, feats_S: torch.Tensor,
                      feats_T: torch.Tensor) -> None:
     """Raise if the student and teacher features come from different

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmkd.models.losses.utils import batch_similarity
 from mmkd.registry import PROXIES
 from .base import (BaseProxy, apply_init, classifier_fc, forward_parts,
                    frozen_copy)
@@ -37,8 +38,7 @@ def semantic_distance(e_s: torch.Tensor, e_t: torch.Tensor) -> torch.Tensor:
 
 def relation_matrix(feat: torch.Tensor) -> torch.Tensor:
     """``G = A A^T`` of the flattened ``[N, C*H*W]`` map, rows L2-normed."""
-    a = feat.reshape(feat.shape[0], -1)
-    return F.normalize(a @ a.t(), dim=1)
+    return batch_similarity(feat)
 
 
 def relation_distance(g_s: torch.Tensor, g_t: torch.Tensor) -> torch.Tensor:
