@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
+from mmkd.models.interfaces import LossWeightScheduled
 from mmkd.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS
 from .hooks import _unwrap
 
@@ -14,7 +15,8 @@ class LossWeightRampHook(Hook):
     """Ramp a distill-loss weight linearly over epochs.
 
     Before each training epoch ``e`` (0-based, ``runner.epoch``) calls
-    ``set_loss_weight(w)`` on every module of the model that defines it
+    ``set_loss_weight(w)`` on every module of the model that is a
+    ``LossWeightScheduled``
     (``CAKDLoss``; ``CAKDDistiller`` for its adversarial term), with::
 
         w = 0                                       for e < start_epoch
@@ -56,13 +58,13 @@ class LossWeightRampHook(Hook):
         weight = self.weight(runner.epoch)
         found = False
         for module in _unwrap(runner.model).modules():
-            setter = getattr(module, 'set_loss_weight', None)
-            if callable(setter):
-                setter(weight)
+            if isinstance(module, LossWeightScheduled):
+                module.set_loss_weight(weight)
                 found = True
         if not found:
-            raise TypeError('LossWeightRampHook found no module with '
-                            '`set_loss_weight` (e.g. CAKDLoss); remove the '
+            raise TypeError('LossWeightRampHook found no module with a '
+                            'ramped weight (set_loss_weight of a '
+                            'LossWeightScheduled such as CAKDLoss); remove the '
                             'hook or add such a loss.')
 
     def before_train(self, runner) -> None:

@@ -6,6 +6,9 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmkd.models.algorithms import BaseDistiller
+from mmkd.models.interfaces import (DatasetChecked, EpochAware,
+                                    TeacherOwner)
 from mmkd.registry import HOOKS
 
 
@@ -56,9 +59,9 @@ class DataCheckHook(Hook):
       (cross-entropy would crash on the first label out of range).
     - Inputs a distiller takes from the data (``sample_idx``,
       ``contrast_idx``) must be in the samples the pipeline produces.
-    - Every distill loss or connector that defines
-      ``check_dataset(dataset)`` (e.g. a memory bank sized to the data) is
-      asked to raise if the training set does not fit it.
+    - Every part that is a ``DatasetChecked`` (e.g. CRD's memory bank,
+      sized to the data) is asked to raise if the training set does not fit
+      it.
     """
 
     priority = 'VERY_HIGH'
@@ -69,9 +72,8 @@ class DataCheckHook(Hook):
             runner.model) else runner.model
         self._check_data_inputs(model, dataset)
         for module in model.modules():
-            check = getattr(module, 'check_dataset', None)
-            if callable(check) and module is not model:
-                check(dataset)
+            if isinstance(module, DatasetChecked) and module is not model:
+                module.check_dataset(dataset)
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         if not classes:
             return
@@ -92,7 +94,8 @@ class DataCheckHook(Hook):
 
     @staticmethod
     def _check_data_inputs(model, dataset) -> None:
-        used = getattr(model, 'data_inputs_used', lambda: [])()
+        used = model.data_inputs_used() if isinstance(
+            model, BaseDistiller) else []
         if not used or len(dataset) == 0:
             return
         sample = dataset[0]
@@ -128,20 +131,20 @@ class TeacherEvalHook(Hook):
 
     def before_train(self, runner) -> None:
         model = _unwrap(runner.model)
-        if runner.val_loop is not None and not getattr(
-                model, 'teacher_trainable', False):
+        if not isinstance(model, TeacherOwner):
+            raise TypeError('TeacherEvalHook needs a model with teachers (a '
+                            'distiller); remove the hook for '
+                            f'{type(model).__name__}.')
+        if runner.val_loop is not None and not model.teacher_trainable:
             self._evaluate(runner)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        if getattr(_unwrap(runner.model), 'teacher_trainable', False):
+        if _unwrap(runner.model).teacher_trainable:
             self._evaluate(runner)
 
     @torch.no_grad()
     def _evaluate(self, runner) -> None:
         model = _unwrap(runner.model)
-        if not hasattr(model, 'named_teachers'):
-            raise TypeError('TeacherEvalHook needs a distiller with '
-                            'teachers; remove the hook for this model.')
         loop = runner.val_loop
         self.metrics = {}
         for name, teacher in model.named_teachers().items():
@@ -173,7 +176,7 @@ class LossEpochHook(Hook):
     """Tell epoch-dependent distill parts the epoch, before each epoch.
 
     Calls ``set_epoch(runner.epoch + 1)`` (epochs counted from 1) on every
-    module of the model that defines it, e.g. DKD's linear warm-up
+    module of the model that is an ``EpochAware``, e.g. DKD's linear warm-up
     ``min(epoch / 20, 1)``. The factor depends only on the epoch, so it is
     right after a resume too. In ``configs/_base_/default_runtime.py``.
     """
@@ -182,6 +185,5 @@ class LossEpochHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         for module in _unwrap(runner.model).modules():
-            set_epoch = getattr(module, 'set_epoch', None)
-            if callable(set_epoch):
-                set_epoch(runner.epoch + 1)
+            if isinstance(module, EpochAware):
+                module.set_epoch(runner.epoch + 1)

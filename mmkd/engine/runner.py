@@ -18,6 +18,7 @@ from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
                             is_model_wrapper)
 from mmengine.runner import Runner
 
+from mmkd.models.interfaces import OwnTrainStep
 from mmkd.registry import MODEL_WRAPPERS, RUNNERS
 
 
@@ -39,8 +40,9 @@ class KDRunner(Runner):
     """mmengine ``Runner`` with CPU multi-process (gloo) support.
 
     Used by ``tools/train.py`` unless a config sets ``runner_type``. In a
-    distributed run, a model with a ``default_model_wrapper`` attribute
-    (e.g. ``CAKDDistiller`` with a discriminator: ``TrainStepDataParallel``)
+    distributed run, an ``OwnTrainStep`` model whose
+    ``default_model_wrapper`` names a wrapper (e.g. ``CAKDDistiller`` with a
+    discriminator: ``TrainStepDataParallel``)
     is wrapped in that wrapper when the config sets no
     ``model_wrapper_cfg``.
     """
@@ -59,7 +61,8 @@ class KDRunner(Runner):
     def wrap_model(self, model_wrapper_cfg, model):
         # a model that runs its own train_step (CAKD with a discriminator)
         # names the wrapper that calls it
-        own = getattr(model, 'default_model_wrapper', None)
+        own = model.default_model_wrapper if isinstance(
+            model, OwnTrainStep) else None
         if own is not None and self.distributed:
             if model_wrapper_cfg is None:
                 model_wrapper_cfg = dict(type=own)

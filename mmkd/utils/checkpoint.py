@@ -162,7 +162,22 @@ def load_model_weights(model: torch.nn.Module, path: str, role: str,
     state = extract_state_dict(checkpoint, prefix='student.')
     state = {k[7:] if k.startswith('module.') else k: v
              for k, v in state.items()}
-    own = model.state_dict()
+    load_state_strict(model, state, path, f'{field}', role)
+
+
+def load_state_strict(module: torch.nn.Module, state: Dict[str, torch.Tensor],
+                      path: str, field: str, role: str) -> None:
+    """``module.load_state_dict(state, strict=True)`` with errors that name
+    the field, the file and the first mismatched keys.
+
+    Args:
+        module (nn.Module): The module to fill.
+        state (dict): Its state dict (prefixes already removed).
+        path (str): The checkpoint file, for messages.
+        field (str): The config field that named the file.
+        role (str): What ``module`` is (``'teacher'``, ``'head1 on ...'``).
+    """
+    own = module.state_dict()
     for key, value in state.items():
         if key in own and tuple(own[key].shape) != tuple(value.shape):
             hint = ''
@@ -180,4 +195,4 @@ def load_model_weights(model: torch.nn.Module, path: str, role: str,
             f'{len(missing)} missing keys {missing[:5]}, {len(unexpected)} '
             f'unexpected keys {unexpected[:5]}; check that the {role} config '
             'matches the architecture the checkpoint was trained with.')
-    model.load_state_dict(state, strict=True)
+    module.load_state_dict(state, strict=True)

@@ -288,7 +288,7 @@ def test_deit_teacher_gives_cls_and_dist_tokens():
     model = distiller(teacher=vit_classifier('DistilledVisionTransformer'))
     model.eval()
     with torch.no_grad():
-        t = model._teacher_tensors(torch.randn(2, 3, 32, 32))
+        t = model.teacher_side.forward(torch.randn(2, 3, 32, 32))
     assert t['t_cls'].shape == t['t_dist'].shape == (2, 32)
     assert t['t_q'].shape == (2, 4, 16, 8)
     assert t['t_attn'].shape == (2, 4, 18, 18)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from mmkd.engine import KDRunner
+from mmkd.models.interfaces import OwnTrainStep
 
 from conftest import REPO_ROOT, tiny_classifier
 
@@ -155,7 +156,10 @@ def test_two_processes_train_generator_and_discriminator_in_step(tmp_path):
 
 
 def test_kdrunner_refuses_a_wrapper_that_bypasses_train_step():
-    model = SimpleNamespace(default_model_wrapper='TrainStepDataParallel')
+    class OwnStep(OwnTrainStep):
+        default_model_wrapper = 'TrainStepDataParallel'
+
+    model = OwnStep()
     runner = SimpleNamespace(distributed=True)
     with pytest.raises(TypeError, match='runs its own train_step'):
         KDRunner.wrap_model(runner, dict(type='MMDistributedDataParallel'),

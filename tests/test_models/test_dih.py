@@ -272,7 +272,7 @@ def test_dih_distiller_cohort_tensors_and_frozen_teacher():
     model.train()
     assert not model.teacher.training and not model.heads.training
     inputs, samples = batch()
-    tensors = model._forward_tensors(inputs, None, samples)
+    tensors = model.forward_tensors(inputs, samples)[0]
     cohort = tensors['t_cohort_logits']
     assert len(cohort) == 4
     assert cohort[0] is tensors['t_logits']

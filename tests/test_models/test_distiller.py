@@ -70,7 +70,7 @@ def test_trainable_teacher_gets_gradients():
     assert model.teacher.training
     assert all(p.requires_grad for p in model.teacher.parameters())
     inputs, samples = batch()
-    tensors = model._forward_tensors(inputs, None, samples)
+    tensors = model.forward_tensors(inputs, samples)[0]
     # KD detaches the teacher's logits; a loss that uses them undetached
     # (e.g. a teacher-side CE) trains the teacher
     tensors['t_logits'].sum().backward()

@@ -196,10 +196,10 @@ def test_cakd_with_swin_teacher_trains(mode):
     model.train()
     torch.manual_seed(0)
     inputs = torch.randn(2, 3, 32, 32)
-    tensors = model._forward_tensors(inputs, torch.tensor([1, 2]))
+    tensors = model.forward_tensors(inputs)[0]
     assert tensors['t_q'].shape == (2, 4, 4, 16, 8)
     assert tensors['t_cls'] is None and tensors['t_windows'].shape == (4, 16)
-    out = model._call_loss('loss_cakd', tensors)
+    out = model.call_loss('loss_cakd', tensors)
     n_attn = (2 * 4, 4, 16, 16) if mode == 'paper' else (2 * 4, 16, 16)
     assert out['attn_S'].shape == out['attn_T'].shape == n_attn
     # the teacher's relation is the one of its own windowed Q, K, V

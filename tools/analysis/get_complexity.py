@@ -20,7 +20,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
 import mmkd  # noqa: F401
-from mmkd.models.algorithms.single_teacher import build_classifier
+from mmkd.models.algorithms import build_classifier
 
 
 def parse_args(args=None):

@@ -1,11 +1,17 @@
-from .cakd import AttentionDiscriminator, CAKDDistiller
-from .dih import DIHDistiller, HeadFinetuner, HeadSelectHook
+from .base import BaseDistiller, batch_labels
+from .cakd import AttentionDiscriminator, CAKDDistiller, ViTTeacher
+from .classifier import build_classifier
+from .dih import DIHDistiller, DIHTeacher
+from .dih_finetuner import HeadFinetuner, HeadSelectHook
 from .multi_teacher import MultiTeacherDistiller
-from .single_teacher import SingleTeacherDistiller, build_classifier
+from .single_teacher import SingleTeacherDistiller
 from .taps import FeatureTaps
+from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 
 __all__ = [
-    'AttentionDiscriminator', 'CAKDDistiller', 'DIHDistiller', 'HeadFinetuner',
-    'HeadSelectHook', 'MultiTeacherDistiller', 'SingleTeacherDistiller',
-    'build_classifier', 'FeatureTaps'
+    'BaseDistiller', 'batch_labels', 'AttentionDiscriminator',
+    'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
+    'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MultiTeacherDistiller',
+    'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
+    'TeacherSide', 'prepare_teacher'
 ]

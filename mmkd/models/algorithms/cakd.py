@@ -2,7 +2,7 @@
 
 Liu et al., "Cross-Architecture Knowledge Distillation", ACCV 2022.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -10,7 +10,10 @@ import torch.nn.functional as F
 from mmengine.optim import OptimWrapperDict
 
 from mmkd.registry import MODELS
-from .single_teacher import SingleTeacherDistiller, _labels
+from ..interfaces import LossWeightScheduled, OwnTrainStep
+from .base import BaseDistiller
+from .classifier import build_classifier
+from .teachers import Teacher
 from .vit_taps import build_attention_tap
 
 #: The teacher tensors CAKDDistiller adds to the usual inputs.
@@ -65,12 +68,56 @@ class AttentionDiscriminator(nn.Module):
         return self.net(maps)
 
 
+class ViTTeacher(Teacher):
+    """A ViT/DeiT/Swin teacher read by an attention tap (CAKD's side).
+
+    Outputs ``t_logits`` and the tapped block's tensors
+    (:data:`VIT_INPUTS`); see :class:`CAKDDistiller`.
+
+    Args:
+        model (dict | str | nn.Module): The teacher classifier.
+        ckpt (str, optional): Its weights.
+        block (int): The block to read (Swin: counted over all stages).
+            Defaults to -1.
+        **kwargs: ``trainable``, ``keep_eval``.
+    """
+
+    def __init__(self, model, ckpt: Optional[str] = None, block: int = -1,
+                 **kwargs) -> None:
+        super().__init__(model, ckpt, **kwargs)
+        self.attn_tap = build_attention_tap(
+            getattr(self.teacher, 'backbone', self.teacher), block,
+            'model.teacher.backbone')
+
+    def output_names(self) -> List[str]:
+        return super().output_names() + list(VIT_INPUTS)
+
+    def forward(self, inputs, data_samples=None):
+        with self.attn_tap.recording():
+            logits = self.teacher(inputs, mode='tensor')
+            t = self.attn_tap.tensors()
+        self.attn_tap.clear()
+        extra = t['extra_tokens']
+        n = 0 if extra is None else extra.shape[1]
+        return dict(
+            t_logits=logits,
+            t_q=t['q'],
+            t_k=t['k'],
+            t_v=t['v'],
+            t_attn=t['attn'],
+            t_tokens=t['tokens'],
+            t_featmap=t['featmap'],
+            t_cls=extra[:, 0] if n > 0 else None,
+            t_dist=extra[:, 1] if n > 1 else None,
+            t_windows=t['windows'])
+
+
 @MODELS.register_module()
-class CAKDDistiller(SingleTeacherDistiller):
+class CAKDDistiller(LossWeightScheduled, OwnTrainStep, BaseDistiller):
     """Distil a CNN student from an mmpretrain ViT/DeiT/Swin teacher (CAKD).
 
-    A :class:`SingleTeacherDistiller` whose teacher is a Vision Transformer
-    read by :class:`ViTAttentionTap` (or :class:`SwinAttentionTap` for a
+    A :class:`BaseDistiller` whose teacher side (:class:`ViTTeacher`) is a
+    Vision Transformer read by :class:`ViTAttentionTap` (or :class:`SwinAttentionTap` for a
     ``SwinTransformer``; hooks only: mmpretrain and torch stay
     unmodified). Besides ``s_logits``, ``t_logits``, ``gt_labels``, taps and
     connectors, losses can take:
@@ -123,7 +170,8 @@ class CAKDDistiller(SingleTeacherDistiller):
             Defaults to 0.1.
         detach_adversarial (bool): The release's detached form.
             Defaults to False.
-        **kwargs: The arguments of :class:`SingleTeacherDistiller`.
+        **kwargs: ``student``, ``teacher``, ``teacher_ckpt`` and the other
+            arguments of :class:`SingleTeacherDistiller`.
 
     Raises:
         TypeError: At build time, if the teacher's backbone is not an
@@ -131,15 +179,25 @@ class CAKDDistiller(SingleTeacherDistiller):
     """
 
     def __init__(self,
-                 *args,
+                 student: Union[dict, str, nn.Module],
+                 teacher: Union[dict, str, nn.Module],
+                 teacher_ckpt: Optional[str] = None,
+                 teacher_trainable: bool = False,
+                 teacher_eval: bool = True,
                  teacher_block: int = -1,
                  discriminator: Optional[Union[dict, nn.Module]] = None,
                  adv_weight: float = 0.1,
                  detach_adversarial: bool = False,
+                 check_input_shape: Optional[Sequence[int]] = (3, 32, 32),
                  **kwargs) -> None:
-        self._teacher_block = teacher_block
-        self._teacher_view = None
-        super().__init__(*args, **kwargs)
+        student = build_classifier(student, 'model.student')
+        super().__init__(
+            student=student,
+            teacher_side=ViTTeacher(teacher, teacher_ckpt, teacher_block,
+                                    trainable=teacher_trainable,
+                                    keep_eval=teacher_eval),
+            check_input_shape=None,
+            **kwargs)
         if isinstance(discriminator, dict):
             discriminator = MODELS.build(discriminator)
         elif discriminator is not None and not isinstance(
@@ -150,9 +208,9 @@ class CAKDDistiller(SingleTeacherDistiller):
         self.adv_weight = adv_weight
         self.detach_adversarial = detach_adversarial
         self.adv_ramp = 1.0
-        shape = kwargs.get('check_input_shape', (3, 32, 32))
-        if discriminator is not None and shape is not None:
-            self._check_discriminator(tuple(shape))
+        # after the discriminator exists, so check_outputs can try it
+        if check_input_shape is not None:
+            self.dry_run(tuple(check_input_shape))
 
     @property
     def default_model_wrapper(self) -> Optional[str]:
@@ -161,67 +219,32 @@ class CAKDDistiller(SingleTeacherDistiller):
         return ('TrainStepDataParallel'
                 if self.discriminator is not None else None)
 
-    @torch.no_grad()
-    def _check_discriminator(self, shape: tuple) -> None:
+    @staticmethod
+    def _maps(extras: Dict[str, dict]):
+        """``(attn_S, attn_T)`` from the first loss that returned them."""
+        for out in extras.values():
+            if 'attn_S' in out:
+                return out['attn_S'], out['attn_T']
+        return None
+
+    def check_outputs(self, extras: Dict[str, dict]) -> None:
         """Build-time check: some loss gives maps the critic accepts."""
-        modes = [m.training for m in self.modules()]
-        self.eval()
-        try:
-            tensors = self._forward_tensors(
-                torch.zeros((2, ) + shape),
-                labels=torch.zeros(2, dtype=torch.long))
-            tensors.update(sample_idx=torch.arange(2), contrast_idx=None)
-            maps = None
-            for name in self.distill_losses:
-                out = self._call_loss(name, tensors)
-                if isinstance(out, dict) and 'attn_S' in out:
-                    maps = (out['attn_S'], out['attn_T'])
-            if maps is None:
-                raise ValueError(
-                    'model.discriminator is set but no distill loss returns '
-                    'attention maps (attn_S/attn_T); add a CAKDLoss or '
-                    'remove the discriminator.')
-            self.discriminator_loss(*maps)
-        finally:
-            for m, mode in zip(self.modules(), modes):
-                m.training = mode
-            self.taps.clear()
+        if self.discriminator is None:
+            return
+        maps = self._maps(extras)
+        if maps is None:
+            raise ValueError(
+                'model.discriminator is set but no distill loss returns '
+                'attention maps (attn_S/attn_T); add a CAKDLoss or '
+                'remove the discriminator.')
+        self.discriminator_loss(*maps)
 
     # ------------------------------------------------------------ teacher
-    def _build_teachers(self, teacher, teacher_ckpt) -> None:
-        super()._build_teachers(teacher, teacher_ckpt)
-        self.attn_tap = build_attention_tap(
-            getattr(self.teacher, 'backbone', self.teacher),
-            self._teacher_block, 'model.teacher.backbone')
-
-    def _builtin_names(self) -> List[str]:
-        return super()._builtin_names() + list(VIT_INPUTS)
-
-    def _teacher_tensors(self, inputs) -> Dict[str, torch.Tensor]:
-        if self._teacher_view is not None:
-            inputs = self._teacher_view
-        with self.attn_tap.recording():
-            logits = self.teacher(inputs, mode='tensor')
-            t = self.attn_tap.tensors()
-        self.attn_tap.clear()
-        extra = t['extra_tokens']
-        n = 0 if extra is None else extra.shape[1]
-        return dict(
-            t_logits=logits,
-            t_q=t['q'],
-            t_k=t['k'],
-            t_v=t['v'],
-            t_attn=t['attn'],
-            t_tokens=t['tokens'],
-            t_featmap=t['featmap'],
-            t_cls=extra[:, 0] if n > 0 else None,
-            t_dist=extra[:, 1] if n > 1 else None,
-            t_windows=t['windows'])
-
-    def _teacher_inputs(self, data_samples) -> Optional[torch.Tensor]:
-        """The teacher's view ``t_img`` of a multi-view batch, or None."""
+    def teacher_inputs(self, inputs, data_samples=None):
+        """The teacher's view ``t_img`` of a multi-view batch, else the
+        student's batch."""
         if not data_samples or 't_img' not in data_samples[0]:
-            return None
+            return inputs
         views = [s.t_img for s in data_samples]
         return self.data_preprocessor(dict(inputs=views), False)['inputs']
 
@@ -230,40 +253,18 @@ class CAKDDistiller(SingleTeacherDistiller):
         """The ramp factor ``w`` on the adversarial term."""
         self.adv_ramp = float(weight)
 
-    def _all_losses(self, inputs, data_samples):
-        """Losses (dict outputs flattened) and the ``(attn_S, attn_T)``."""
-        labels = _labels(data_samples)
-        self._teacher_view = self._teacher_inputs(data_samples)
-        try:
-            tensors = self._forward_tensors(inputs, labels, data_samples)
-        finally:
-            self._teacher_view = None
-        losses = {}
-        for key, value in tensors['_student_losses'].items():
-            if 'loss' in key:
-                value = value * self.student_loss_weight
-            losses[f'student.{key}'] = value
-        maps = None
-        for name in self.distill_losses:
-            out = self._call_loss(name, tensors)
-            if isinstance(out, dict):
-                out = dict(out)
-                if 'attn_S' in out:
-                    maps = (out.pop('attn_S'), out.pop('attn_T'))
-                losses.update({f'{name}.{k}': v for k, v in out.items()})
-            else:
-                losses[name] = out
-        self.taps.clear()
+    def distill_step(self, inputs, data_samples=None):
+        """The base losses plus ``loss_adv`` when there is a
+        discriminator."""
+        losses, extras = super().distill_step(inputs, data_samples)
         if self.discriminator is not None:
+            maps = self._maps(extras)
             if maps is None:
                 raise ValueError(
                     'model.discriminator is set but no distill loss returns '
                     'attention maps (attn_S/attn_T); add a CAKDLoss.')
             losses['loss_adv'] = self.adversarial_loss(maps[0])
-        return losses, maps
-
-    def loss(self, inputs: torch.Tensor, data_samples) -> dict:
-        return self._all_losses(inputs, data_samples)[0]
+        return losses, extras
 
     def adversarial_loss(self, attn_S: torch.Tensor) -> torch.Tensor:
         """The student's term: make the discriminator say 'teacher'.
@@ -309,19 +310,12 @@ class CAKDDistiller(SingleTeacherDistiller):
         disc_ow = optim_wrapper['discriminator']
         with student_ow.optim_context(self):
             data = self.data_preprocessor(data, True)
-            losses, maps = self._all_losses(data['inputs'],
-                                            data['data_samples'])
+            losses, extras = self.distill_step(data['inputs'],
+                                               data['data_samples'])
         parsed, log_vars = self.parse_losses(losses)
         student_ow.update_params(parsed)
         with disc_ow.optim_context(self.discriminator):
-            loss_d = self.discriminator_loss(*maps)
+            loss_d = self.discriminator_loss(*self._maps(extras))
         disc_ow.update_params(loss_d)
         log_vars['disc.loss'] = loss_d.detach()
         return log_vars
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        for loss in self.distill_losses.values():
-            if hasattr(loss, 'init_weights'):
-                loss.init_weights()
-

@@ -1,16 +1,16 @@
 """Several teachers, one student."""
-from typing import Dict, List, Optional
+from typing import Dict, Union
 
-import torch
 import torch.nn as nn
 
 from mmkd.registry import MODELS
-from .single_teacher import (BUILTIN_INPUTS, SingleTeacherDistiller,
-                             build_classifier, prepare_teacher)
+from .base import BaseDistiller
+from .classifier import build_classifier
+from .teachers import Teachers
 
 
 @MODELS.register_module()
-class MultiTeacherDistiller(SingleTeacherDistiller):
+class MultiTeacherDistiller(BaseDistiller):
     """Distil a student from several teachers.
 
     Each teacher is named; its logits are available to losses as
@@ -32,10 +32,9 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
                                 inputs=dict(preds_S='s_logits',
                                             preds_T='t_logits_wrn402')))
 
-    Every other argument (``student``, ``taps``, ``connectors``,
-    ``distill_losses``, ``teacher_trainable``, ``teacher_eval``, ...) means
-    what it means in :class:`SingleTeacherDistiller`; trainability and eval
-    mode apply to all teachers.
+    Every other argument means what it means in
+    :class:`SingleTeacherDistiller`; trainability and eval mode apply to all
+    teachers.
 
     Args:
         student (dict | str | nn.Module): The student classifier.
@@ -43,57 +42,27 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
             ``model`` is a model config, config file path or module,
             ``ckpt`` a checkpoint path or None. Names use letters, digits
             and ``_``.
-        **kwargs: The other arguments of :class:`SingleTeacherDistiller`
-            (not ``teacher`` or ``teacher_ckpt``).
+        teacher_trainable (bool): Let the teachers train. Defaults to False.
+        teacher_eval (bool): Keep them in eval mode. Defaults to True.
+        **kwargs: ``student_ckpt``, ``student_loss_weight``, ``taps``,
+            ``connectors``, ``distill_losses``, ``check_input_shape``,
+            ``data_preprocessor`` (:class:`BaseDistiller`).
     """
 
-    TAP_PREFIXES = ('student', 'teachers')
-
-    def __init__(self, student, teachers: Dict[str, dict], **kwargs) -> None:
+    def __init__(self,
+                 student: Union[dict, str, nn.Module],
+                 teachers: Dict[str, dict],
+                 teacher_trainable: bool = False,
+                 teacher_eval: bool = True,
+                 **kwargs) -> None:
         for key in ('teacher', 'teacher_ckpt'):
             if key in kwargs:
                 raise TypeError(
                     f'MultiTeacherDistiller takes `teachers=dict(name=dict('
                     f'model=..., ckpt=...))`, not `{key}`.')
-        super().__init__(student=student, teacher=teachers, **kwargs)
-
-    def _build_teachers(self, teachers, teacher_ckpt: Optional[str]) -> None:
-        if not isinstance(teachers, dict) or not teachers:
-            raise TypeError('model.teachers must be a non-empty dict '
-                            '{name: dict(model=..., ckpt=...)}.')
-        self.teachers = nn.ModuleDict()
-        self.teacher_ckpts = {}
-        for name, spec in teachers.items():
-            field = f'model.teachers.{name}'
-            if not name.isidentifier():
-                raise ValueError(f'{field}: teacher names use letters, '
-                                 'digits and _ only.')
-            if not isinstance(spec, dict) or 'model' not in spec or set(
-                    spec) - {'model', 'ckpt'}:
-                raise ValueError(f'{field} must be dict(model=..., ckpt=...)'
-                                 f', got keys {sorted(spec)}.')
-            teacher = build_classifier(spec['model'], f'{field}.model')
-            prepare_teacher(teacher, spec.get('ckpt'), f'{field}.ckpt',
-                            self.teacher_trainable, self.teacher_eval)
-            self.teachers[name] = teacher
-            self.teacher_ckpts[name] = spec.get('ckpt')
-
-    def named_teachers(self) -> Dict[str, nn.Module]:
-        return {f'teacher.{name}': t for name, t in self.teachers.items()}
-
-    def _builtin_names(self) -> List[str]:
-        names = [n for n in BUILTIN_INPUTS if n != 't_logits']
-        return names + [f't_logits_{n}' for n in self.teachers] + [
-            't_logits_mean'
-        ]
-
-    def _teacher_tensors(self, inputs) -> Dict[str, torch.Tensor]:
-        tensors = {
-            f't_logits_{name}': teacher(inputs, mode='tensor')
-            for name, teacher in self.teachers.items()
-        }
-        shapes = {tuple(t.shape) for t in tensors.values()}
-        if len(shapes) == 1:
-            tensors['t_logits_mean'] = torch.stack(list(
-                tensors.values())).mean(0)
-        return tensors
+        student = build_classifier(student, 'model.student')
+        super().__init__(
+            student=student,
+            teacher_side=Teachers(teachers, trainable=teacher_trainable,
+                                  keep_eval=teacher_eval),
+            **kwargs)

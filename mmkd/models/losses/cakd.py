@@ -8,10 +8,11 @@ import torch.nn.functional as F
 from mmkd.models.connectors.cakd import (PCA_MODES, GLProjector,
                                          PCAProjector, relations)
 from mmkd.registry import DISTILL_LOSSES
+from ..interfaces import LossWeightScheduled, MultiTermLoss
 
 
 @DISTILL_LOSSES.register_module()
-class CAKDLoss(nn.Module):
+class CAKDLoss(LossWeightScheduled, MultiTermLoss, nn.Module):
     """CAKD projection losses: a CNN student mimics a Transformer teacher.
 
     The loss owns its two projectors (trained with the student) and compares
@@ -77,6 +78,9 @@ class CAKDLoss(nn.Module):
         >>> sorted(out)
         ['attn_S', 'attn_T', 'gl', 'pca_attn', 'pca_vv']
     """
+
+    #: The maps the distiller's discriminator compares, not loss terms.
+    extra_outputs = ('attn_S', 'attn_T')
 
     def __init__(self,
                  student_channels: int,

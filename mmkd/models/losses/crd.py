@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from ..interfaces import DataInputs, DatasetChecked
 
 #: Added to the NCE denominators, as in the authors' code.
 EPS = 1e-7
@@ -31,7 +32,7 @@ class CRDEmbed(nn.Module):
 
 
 @DISTILL_LOSSES.register_module()
-class CRDLoss(nn.Module):
+class CRDLoss(DataInputs, DatasetChecked, nn.Module):
     """Contrastive representation distillation (CRD).
 
     Student and teacher features are embedded (``Linear`` to ``feat_dim`` +
@@ -129,6 +130,16 @@ class CRDLoss(nn.Module):
         return (f'num_data={self.num_data}, feat_dim={self.feat_dim}, '
                 f'nce_k={self.nce_k}, nce_t={self.nce_t}, '
                 f'nce_m={self.nce_m}, loss_weight={self.loss_weight}')
+
+    #: Metainfo fields CRD reads (``sample_idx`` always, ``contrast_idx``
+    #: from ``CRDDataset``'s sampling mode).
+    data_inputs = ('sample_idx', 'contrast_idx')
+
+    def dummy_data_input(self, name: str, batch_size: int):
+        """Dry-run stand-ins: rows ``0..N-1``; negatives drawn uniformly."""
+        if name == 'sample_idx':
+            return torch.arange(batch_size)
+        return None
 
     def check_dataset(self, dataset) -> None:
         """Raise if the training set does not fit the memory bank.

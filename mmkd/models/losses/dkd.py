@@ -4,10 +4,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from ..interfaces import EpochAware
 
 
 @DISTILL_LOSSES.register_module()
-class DKDLoss(nn.Module):
+class DKDLoss(EpochAware, nn.Module):
     """Decoupled KD: target-class (TCKD) and non-target-class (NCKD) terms.
 
     With ``p = softmax(z / tau)`` and ``t`` the ground-truth class, TCKD

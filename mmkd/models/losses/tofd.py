@@ -5,10 +5,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from ..interfaces import EpochAware
 
 
 @DISTILL_LOSSES.register_module()
-class TOFDLoss(nn.Module):
+class TOFDLoss(EpochAware, nn.Module):
     """TOFD's loss for one student classifier (an auxiliary branch or the
     student's own head).
 
