@@ -1,0 +1,3 @@
+from .simkd import FeatureTeacher, SimKDDistiller, SimKDNeck
+
+__all__ = ['FeatureTeacher', 'SimKDDistiller', 'SimKDNeck']
