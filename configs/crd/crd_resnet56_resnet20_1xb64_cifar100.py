@@ -9,21 +9,9 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet56_resnet20_cifar100.py',
+    '../_base_/methods/crd.py',
 ]
-model = dict(
-    student_loss_weight=1.0,
-    taps=dict(
-        s_pool='student.head.fc:input',
-        t_pool='teacher.head.fc:input'),
-    distill_losses=dict(
-        loss_crd=dict(type='CRDLoss', s_dim=64, t_dim=64, num_data=50000,
-                      loss_weight=0.8,
-                      inputs=dict(feats_S='s_pool', feats_T='t_pool',
-                                  sample_idx='sample_idx',
-                                  contrast_idx='contrast_idx'))))
-# each training sample carries its index and 16384 negative indices
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True, type='CRDDataset', nce_k=16384,
-        dataset=dict(type='CIFAR100', data_root='data/cifar100',
-                     split='train', pipeline=_base_.train_pipeline)))
+model = _base_.pop('crd_model')
+model.distill_losses.loss_crd.update(s_dim=64, t_dim=64)
+train_dataloader = dict(dataset=dict(
+    _base_.pop('crd_dataset'), dataset=_base_.train_dataloader.dataset))
