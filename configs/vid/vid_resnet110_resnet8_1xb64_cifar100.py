@@ -9,26 +9,9 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet110_resnet8_cifar100.py',
+    '../_base_/methods/vid.py',
 ]
-model = dict(
-    student_loss_weight=1.0,
-    taps=dict(
-        s_feat1='student.backbone.layer1',
-        t_feat1='teacher.backbone.layer1',
-        s_feat2='student.backbone.layer2',
-        t_feat2='teacher.backbone.layer2',
-        s_feat3='student.backbone.layer3',
-        t_feat3='teacher.backbone.layer3'),
-    distill_losses=dict(
-        loss_vid_1=dict(type='VIDLoss', in_channels=16,
-                        mid_channels=16, out_channels=16,
-                        loss_weight=1.0,
-                        inputs=dict(feats_S='s_feat1', feats_T='t_feat1')),
-        loss_vid_2=dict(type='VIDLoss', in_channels=32,
-                        mid_channels=32, out_channels=32,
-                        loss_weight=1.0,
-                        inputs=dict(feats_S='s_feat2', feats_T='t_feat2')),
-        loss_vid_3=dict(type='VIDLoss', in_channels=64,
-                        mid_channels=64, out_channels=64,
-                        loss_weight=1.0,
-                        inputs=dict(feats_S='s_feat3', feats_T='t_feat3'))))
+model = _base_.pop('vid_model')
+# in = mid = out channels of the three stage outputs
+for __loss, __ch in zip(model.distill_losses.values(), (16, 32, 64)):
+    __loss.update(in_channels=__ch, mid_channels=__ch, out_channels=__ch)
