@@ -9,30 +9,14 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_const_30e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/wrn-40-2_wrn-16-2_cifar100.py',
+    '../_base_/methods/fsp.py',
 ]
-model = dict(
-    student_loss_weight=0.,
-    taps=dict(
-        s_feat0='student.backbone.stem',
-        t_feat0='teacher.backbone.stem',
-        s_feat1='student.backbone.layer1',
-        t_feat1='teacher.backbone.layer1',
-        s_feat2='student.backbone.layer2',
-        t_feat2='teacher.backbone.layer2',
-        s_feat3='student.backbone.layer3.1',
-        t_feat3='teacher.backbone.layer3.5'),
-    distill_losses=dict(
-        loss_fsp_1=dict(
-            type='FSPLoss', loss_weight=1.0,
-            inputs=dict(feats_S_a='s_feat0', feats_S_b='s_feat1',
-                        feats_T_a='t_feat0', feats_T_b='t_feat1')),
-        loss_fsp_2=dict(
-            type='FSPLoss', loss_weight=1.0,
-            inputs=dict(feats_S_a='s_feat1', feats_S_b='s_feat2',
-                        feats_T_a='t_feat1', feats_T_b='t_feat2')),
-        loss_fsp_3=dict(
-            type='FSPLoss', loss_weight=1.0,
-            inputs=dict(feats_S_a='s_feat2', feats_S_b='s_feat3',
-                        feats_T_a='t_feat2', feats_T_b='t_feat3'))))
+model = _base_.pop('fsp_model')
+# WRN: the last block of layer3, before the final BN
+model.taps.update(s_feat3='student.backbone.layer3.1',
+                  t_feat3='teacher.backbone.layer3.5')
+model.student_loss_weight = 0.
+for __loss in model.distill_losses.values():
+    __loss.loss_weight = 1.0
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
     'student.head': dict(lr_mult=0., decay_mult=0.)}))
