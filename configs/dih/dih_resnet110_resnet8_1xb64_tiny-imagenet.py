@@ -12,9 +12,9 @@ _base_ = [
     '../_base_/datasets/tiny_imagenet_bs64.py',
     '../_base_/schedules/cifar_sgd_200e.py',
     '../_base_/default_runtime.py',
+    '../_base_/methods/dih.py',
 ]
 model = dict(
-    type='DIHDistiller',
     student=dict(
         type='ImageClassifier',
         backbone=dict(type='CIFARResNet', depth=8),
@@ -36,10 +36,4 @@ model = dict(
         'teacher.backbone.layer3',
     ],
     head=dict(type='DIHHead', pool='avg', pool_size=4),
-    input_shape=(3, 64, 64),
-    student_loss_weight=0.0,
-    distill_losses=dict(
-        loss_dih=dict(
-            type='CohortKDLoss', tau=5, alpha=0.1, ce_mode='per_head',
-            inputs=dict(preds_S='s_logits', preds_T='t_cohort_logits',
-                        gt_labels='gt_labels'))))
+    input_shape=(3, 64, 64))
