@@ -13,17 +13,17 @@ A new distiller subclasses :class:`BaseDistiller`, passes the teacher side
 it needs to ``super().__init__`` and overrides only what differs, each a
 public method with a default (see ``docs/user_guides/write_distiller.md``):
 
-================================  ==========================================
-override                          to change
-================================  ==========================================
-:meth:`student_output_names`,     what the student contributes to the named
-:meth:`student_forward`           tensors in training (default ``s_logits``)
-:meth:`teacher_inputs`            what the teacher sees (default: the batch)
-:meth:`predict`                   how the student predicts (validation, test)
-:meth:`export_state_dict`         what the exported student checkpoint holds
-:meth:`check_outputs`             build-time checks of the losses' extras
-``train_step`` (+ ``OwnTrainStep``) an optimisation step of its own
-================================  ==========================================
+=================================  =========================================
+override                           to change
+=================================  =========================================
+``student_output_names``,          what the student contributes to the
+``student_forward``                named tensors (default ``s_logits``)
+``teacher_inputs``                 what the teacher sees (default: the batch)
+``predict``                        how the student predicts (val, test)
+``export_state_dict``              what the exported checkpoint holds
+``check_outputs``                  build-time checks of the losses' extras
+``train_step``, ``OwnTrainStep``   an optimisation step of its own
+=================================  =========================================
 """
 import inspect
 from typing import Dict, List, Optional, Sequence, Tuple, Union

@@ -5,9 +5,9 @@ Heads", arXiv 2103.00497. Three stages, each an ordinary mmkd config
 (``configs/dih/pipeline_*.py`` chains them):
 
 1. Train the teacher with CE (an ordinary classifier config).
-2. :class:`~mmkd.models.algorithms.dih_finetuner.HeadFinetuner`: mount k heads (``DIHHead``) on the frozen
-   teacher and train only them, each with CE. :class:`HeadSelectHook`
-   keeps, per head, the weights with the best top-1 on a validation split
+2. :class:`~mmkd.models.algorithms.dih_finetuner.HeadFinetuner`: mount k
+   heads (``DIHHead``) on the frozen teacher and train only them, each
+   with CE. :class:`HeadSelectHook` keeps, per head, the weights with the best top-1 on a validation split
    carved from the training set (``SplitDataset``). The checkpoint holds
    the teacher and all heads.
 3. :class:`DIHDistiller`: the teacher's final classifier and its k heads

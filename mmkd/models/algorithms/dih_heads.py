@@ -3,7 +3,7 @@
 Used by :class:`~mmkd.models.algorithms.dih_finetuner.HeadFinetuner`
 (stage 2, which trains them) and
 :class:`~mmkd.models.algorithms.dih.DIHDistiller` (stage 3, which distils
-from them); the default mount points are listed in :mod:`.dih`.
+from them); the default mount points are listed in :mod:`mmkd.models.algorithms.dih`.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple

@@ -85,7 +85,7 @@ class TeacherSide(abc.ABC):
                 data_samples=None) -> Dict[str, object]:
         """The named teacher tensors of one batch.
 
-        Called under ``no_grad`` unless :attr:`trainable`, while the
+        Called under ``no_grad`` unless ``trainable``, while the
         distiller's taps record (``teacher.*`` taps fill then).
         """
 

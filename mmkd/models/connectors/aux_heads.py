@@ -27,7 +27,7 @@ class DIHHead(nn.Module):
     map, ``z = W vec(x) + b`` with ``W`` of shape ``[K, C*H*W]``; no conv,
     no pooling, as the authors' ``Middle_Logit_Generator``. Its size depends
     on ``H`` and ``W``, so ``in_shape`` must be the map of the real input
-    size: :class:`~mmkd.models.algorithms.dih.HeadFinetuner` and
+    size: :class:`~mmkd.models.algorithms.dih_finetuner.HeadFinetuner` and
     ``DIHDistiller`` fill it from a dry run at their ``input_shape`` (the
     authors sized heads from a 32x32 dummy input, so their code could not
     run Tiny-ImageNet's 64x64 images).
