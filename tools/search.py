@@ -9,7 +9,8 @@ CONFIG is a search config: ``model`` is the teacher and
 ``candidates.jsonl``, ``search_summary.json``, ``search_scores.png`` and,
 with ``train_cfg.train_template``, ``best_student_kd.py`` for
 tools/train.py. Re-running with the same work dir resumes from the last
-finished generation; ``--restart`` starts over.
+finished generation; ``--restart`` starts over. A search needs no
+``optim_wrapper``: it runs in :class:`mmkd.engine.SearchRunner`.
 """
 import argparse
 import os
@@ -19,7 +20,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mmkd  # noqa: F401
-from mmkd.engine.runner import shutdown_distributed
+from mmkd.engine.runner import SearchRunner, shutdown_distributed
 from mmkd.registry import RUNNERS
 
 
@@ -57,10 +58,20 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.launcher = args.launcher
     if args.cfg_options:
+        template = args.cfg_options.get('train_cfg.train_template')
+        if isinstance(template, str):  # given here: from the working dir
+            args.cfg_options['train_cfg.train_template'] = osp.abspath(
+                template)
         cfg.merge_from_dict(args.cfg_options)
     if args.restart:
         cfg.train_cfg.restart = True
-    runner = RUNNERS.get(cfg.get('runner_type', 'KDRunner')).from_cfg(cfg)
+    runner_cls = RUNNERS.get(cfg.get('runner_type', 'SearchRunner'))
+    if not (isinstance(runner_cls, type)
+            and issubclass(runner_cls, SearchRunner)):
+        raise SystemExit(
+            f'runner_type={cfg.runner_type!r} is not a SearchRunner; remove '
+            'it or name a subclass of mmkd.engine.SearchRunner.')
+    runner = runner_cls.from_cfg(cfg)
     runner.train()
 
 

@@ -43,8 +43,6 @@ train_cfg = dict(
     teacher_ckpt=None,
     seed=0,
     train_template='../kd/kd_resnet34_resnet18_8xb32_in1k.py')
-# mmengine's Runner wants an optimiser next to train_cfg; nothing is trained.
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.0))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None

@@ -2,11 +2,12 @@ from .cakd import DiscriminatorOptimWrapperConstructor, LossWeightRampHook
 from .hooks import (DataCheckHook, LossEpochHook, RNGStateHook,
                     TeacherEvalHook)
 from .pipeline import check_stages, format_summary, run_pipeline
-from .runner import KDRunner
+from .runner import KDRunner, SearchRunner
 from .search_loop import SearchLoop
 
 __all__ = [
     'DiscriminatorOptimWrapperConstructor', 'LossWeightRampHook',
     'DataCheckHook', 'LossEpochHook', 'RNGStateHook', 'TeacherEvalHook',
-    'check_stages', 'format_summary', 'run_pipeline', 'KDRunner', 'SearchLoop'
+    'check_stages', 'format_summary', 'run_pipeline', 'KDRunner', 'SearchRunner',
+    'SearchLoop'
 ]

@@ -7,13 +7,18 @@ GPU. :class:`KDRunner` changes exactly two things, and only when CUDA is
 unavailable: the process group is started with the ``gloo`` backend, and
 the model is wrapped in DDP without ``device_ids``. With a GPU it behaves
 like mmengine's Runner (NCCL, one device per process).
+
+:class:`SearchRunner` is the runner of ``tools/search.py``: the same, with
+no optimiser (a search trains nothing).
 """
+import logging
 import os
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.device import get_device
 from mmengine.dist import is_distributed
+from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
                             is_model_wrapper)
 from mmengine.runner import Runner
@@ -92,6 +97,39 @@ class KDRunner(Runner):
             broadcast_buffers=False,
             find_unused_parameters=self.cfg.get('find_unused_parameters',
                                                 False))
+
+
+@RUNNERS.register_module()
+class SearchRunner(KDRunner):
+    """The runner of ``tools/search.py``: a search trains nothing, so it
+    needs no optimiser. ``train_cfg`` (a ``SearchLoop``) and
+    ``train_dataloader`` (the search batch's data) are all it takes; an
+    ``optim_wrapper`` in the config is ignored with a warning.
+    """
+
+    def __init__(self, *args, train_dataloader=None, train_cfg=None,
+                 optim_wrapper=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if optim_wrapper is not None:
+            print_log('optim_wrapper is not used by a search (nothing is '
+                      'trained); remove it from the config.',
+                      logger='current', level=logging.WARNING)
+        if train_cfg is None or train_dataloader is None:
+            raise ValueError(
+                'a search config needs train_cfg (a SearchLoop) and '
+                'train_dataloader (the data of its batch); add them.')
+        self._train_dataloader = train_dataloader
+        self._train_loop = train_cfg
+
+    def train(self):
+        """Build the search loop, run it between the run hooks and return
+        the teacher."""
+        self._train_loop = self.build_train_loop(self._train_loop)
+        self.call_hook('before_run')
+        self._init_model_weights()
+        model = self.train_loop.run()
+        self.call_hook('after_run')
+        return model
 
 
 def shutdown_distributed() -> None:

@@ -8,7 +8,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmkd.engine import KDRunner
+from mmkd.engine import SearchRunner
 
 from conftest import REPO_ROOT
 
@@ -46,7 +46,7 @@ def test_search_config_runs(path, tmp_path):
     cfg.train_cfg.space.depths = (1, )
     cfg.train_cfg.searcher = dict(type='ExhaustiveSearcher')
     cfg.train_cfg.constraints = {}
-    KDRunner.from_cfg(cfg).train()
+    SearchRunner.from_cfg(cfg).train()
     best = Config.fromfile(osp.join(tmp_path, 'best_student_kd.py'))
     assert list(best.model.student.backbone.stage_blocks) == [1, 1, 1]
     assert best.model.teacher.backbone == cfg.model.backbone

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from mmengine.config import Config
 
-from mmkd.engine import KDRunner
+from mmkd.engine import SearchRunner
 from mmkd.engine.search_loop import SearchLoop
 
 from conftest import REPO_ROOT, tiny_classifier
@@ -44,7 +44,6 @@ def write_config(path, work_dir, constraints, fake=False):
             proxy=dict(type='NWOT'),
             constraints=constraints,
             seed=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         randomness=dict(seed=0))
     if fake:
         cfg['custom_imports'] = dict(imports=['test_search._fake_latency'])
@@ -56,7 +55,7 @@ def write_config(path, work_dir, constraints, fake=False):
 def _search(path, **train_cfg):
     cfg = Config.fromfile(path)
     cfg.train_cfg.update(train_cfg)
-    KDRunner.from_cfg(cfg).train()
+    SearchRunner.from_cfg(cfg).train()
 
 
 def _records(work_dir):
@@ -115,7 +114,7 @@ def test_measure_latency_times_eval_forward_passes(tmp_path):
     path = write_config(tmp_path / 'c.py', tmp_path / 'w',
                         dict(max_latency_ms=1e4, latency_runs=4))
     cfg = Config.fromfile(path)
-    runner = KDRunner.from_cfg(cfg)
+    runner = SearchRunner.from_cfg(cfg)
     loop = runner.build_train_loop(cfg.train_cfg)
     loop.inputs, loop.labels = loop._batch()
     loop.input_shape = tuple(loop.inputs.shape[1:])

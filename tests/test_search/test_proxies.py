@@ -114,7 +114,7 @@ def test_diswot_weight_instead_of_gradient_and_gaussian_init():
     assert a == b  # the re-initialisation overrides the build's weights
     student = _build(_toy.toy_classifier())
     torch.manual_seed(0)
-    proxy(student, x, y)
+    proxy.evaluate(student, x, y, copy_model=False)  # score it in place
     w = student.backbone.conv1.weight
     assert abs(float(w.detach().std()) - 1.0) < 0.5  # N(0, 1), not Kaiming
 
@@ -349,3 +349,38 @@ def test_zen_score_by_hand():
         bn += 0.5 * math.log(sum(per_channel) / len(per_channel))
     assert len(bn_inputs) == 9  # stem, 3 blocks x 2, 2 projections
     assert score == pytest.approx(math.log(delta) + bn, rel=1e-5)
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='DisWOT'), dict(type='DisWOTMs'), dict(type='DisWOTMr'),
+    dict(type='DistillLossProxy', init='normal',
+         loss=dict(type='KDLoss', tau=4)),
+    dict(type='GradNorm', init='normal'), dict(type='SNIP', init='normal'),
+    dict(type='GraSP', init='normal'), dict(type='SynFlow', init='normal'),
+    dict(type='Fisher', init='normal'), dict(type='JacobCov', init='normal'),
+    dict(type='NWOT', init='normal'), dict(type='ZenScore'),
+    dict(type='Params'), dict(type='FLOPs')
+], ids=lambda c: c['type'])
+def test_proxies_leave_the_callers_model_as_it_was(cfg):
+    """Scoring re-initialises, trains BN and backpropagates on a copy: the
+    caller's weights, BN statistics, mode and grads stay, and a second
+    call gives the bit-identical score."""
+    x, y = _batch()
+    teacher = _build(_toy.toy_classifier(), seed=1).eval()
+    student = _build(_toy.toy_classifier(), seed=2).eval()
+    before = {k: v.clone() for k, v in student.state_dict().items()}
+    proxy = PROXIES.build(cfg)
+    if proxy.needs_teacher:
+        proxy.prepare(teacher, x, y)
+    torch.manual_seed(7)
+    first = proxy(student, x, y)
+    torch.manual_seed(7)
+    second = proxy(student, x, y)
+    assert first == second
+    after = student.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not student.training
+    assert all(p.grad is None for p in student.parameters())
+    teacher_state = _build(_toy.toy_classifier(), seed=1).state_dict()
+    assert all(torch.equal(v, teacher.state_dict()[k])
+               for k, v in teacher_state.items())

@@ -10,7 +10,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from mmkd.engine import KDRunner
+from mmkd.engine import KDRunner, SearchRunner
 from mmkd.engine.search_loop import SearchLoop
 
 from conftest import REPO_ROOT, tiny_classifier
@@ -49,7 +49,6 @@ def write_search_config(path, work_dir, constraints=None, searcher=None):
                 max_params=4500),
             seed=0,
             train_template=TEMPLATE),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
         randomness=dict(seed=0),
         log_level='INFO')
@@ -62,7 +61,7 @@ def _search(cfg_path, work_dir=None):
     cfg = Config.fromfile(cfg_path)
     if work_dir is not None:
         cfg.work_dir = str(work_dir)
-    runner = KDRunner.from_cfg(cfg)
+    runner = SearchRunner.from_cfg(cfg)
     runner.train()
     return runner
 
@@ -98,8 +97,10 @@ def test_search_writes_candidates_plot_and_a_trainable_best_config(
                              'nwot'} for r in records.values())
     for r in records.values():
         assert r['score'] == r['scores']['score'] and r['flops'] > 0
+        # parts are recorded higher-is-better, like the score they sum to
         assert r['score'] == pytest.approx(
-            -(r['scores']['score.M_s'] + r['scores']['score.M_r']))
+            r['scores']['score.M_s'] + r['scores']['score.M_r'])
+        assert r['scores']['score.M_s'] <= 0 and r['scores']['score.M_r'] <= 0
         assert r['config']['backbone']['type'] == 'CIFARStageResNet'
     best = max(records.values(), key=lambda r: r['score'])
     assert summary['best']['name'] == best['name']
@@ -166,10 +167,11 @@ def test_interrupted_search_resumes_to_the_same_result(
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = str(tmp_path)
     cfg.train_cfg.seed = 1
-    with pytest.raises(RuntimeError, match='different search'):
-        KDRunner.from_cfg(cfg).train()
+    with pytest.raises(RuntimeError,
+                       match=r'other settings \(settings.searcher.seed: 0 -> 1'):
+        SearchRunner.from_cfg(cfg).train()
     cfg.train_cfg.restart = True  # tools/search.py --restart
-    KDRunner.from_cfg(cfg).train()
+    SearchRunner.from_cfg(cfg).train()
     assert _results(tmp_path)[1] != full_records
 
 

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmkd.engine import KDRunner
+from mmkd.engine import SearchRunner
 
 from conftest import REPO_ROOT
 
@@ -32,7 +32,7 @@ def _run(name, tmp_path, edit=None):
     _tiny(cfg)
     if edit is not None:
         edit(cfg)
-    KDRunner.from_cfg(cfg).train()
+    SearchRunner.from_cfg(cfg).train()
     records = []
     with open(osp.join(tmp_path, 'candidates.jsonl')) as f:
         records = [json.loads(line) for line in f]

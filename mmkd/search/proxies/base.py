@@ -105,11 +105,34 @@ class BaseProxy(abc.ABC):
     @abc.abstractmethod
     def score(self, model: nn.Module, inputs: torch.Tensor,
               labels: torch.Tensor) -> float:
-        """The candidate's score on one batch; higher is better."""
+        """The candidate's score on one batch; higher is better. It may
+        change ``model`` (re-initialise it, update BN statistics): call the
+        proxy (or :meth:`evaluate`), which scores a copy."""
+
+    def score_parts(self, model: nn.Module, inputs: torch.Tensor,
+                    labels: torch.Tensor) -> Tuple[float, Dict[str, float]]:
+        """``(score, parts)``: the score and the named terms it is made of,
+        each higher-is-better like the score (a search records them as
+        ``'<key>.<part>'``). Proxies with no parts return ``{}``."""
+        return self.score(model, inputs, labels), {}
+
+    def evaluate(self, model: nn.Module, inputs: torch.Tensor,
+                 labels: torch.Tensor, copy_model: bool = True
+                 ) -> Tuple[float, Dict[str, float]]:
+        """Check the batch and return :meth:`score_parts` of a copy of
+        ``model``, so the caller's weights, BN statistics and train/eval
+        mode are left as they were. ``copy_model=False`` scores ``model``
+        itself (the search does, on a candidate it built for the purpose).
+        """
+        self.check_batch(inputs)
+        if copy_model:
+            model = copy.deepcopy(model)
+        score, parts = self.score_parts(model, inputs, labels)
+        return float(score), {k: float(v) for k, v in parts.items()}
 
     def __call__(self, model, inputs, labels) -> float:
-        self.check_batch(inputs)
-        return float(self.score(model, inputs, labels))
+        """The score of a copy of ``model`` (see :meth:`evaluate`)."""
+        return self.evaluate(model, inputs, labels)[0]
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:

@@ -194,8 +194,15 @@ class DisWOT(BaseProxy):
             out['M_r'] = float(relation_distance(rel_s, self._t_rel))
         return out
 
+    def score_parts(self, model, inputs, labels):
+        """``(-(M_s + M_r), {'M_s': -M_s, 'M_r': -M_r})``: the parts are
+        negated distances, higher is better like every score."""
+        parts = {k: -v for k, v in
+                 self.distances(model, inputs, labels).items()}
+        return sum(parts.values()), parts
+
     def score(self, model, inputs, labels) -> float:
-        return -sum(self.distances(model, inputs, labels).values())
+        return self.score_parts(model, inputs, labels)[0]
 
 
 @PROXIES.register_module()

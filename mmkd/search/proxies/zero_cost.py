@@ -5,7 +5,6 @@ NAS", ICLR 2021 (grad_norm, snip, synflow, jacob_cov), Mellor et al.,
 "Neural Architecture Search without Training", ICML 2021 (NWOT), and the
 plain parameter / FLOP counts. Every score: higher is better.
 """
-import copy
 from typing import Optional, Tuple
 
 import torch
@@ -93,7 +92,7 @@ class SynFlow(BaseProxy):
 
     def score(self, model, inputs, labels) -> float:
         apply_init(model, self.init)
-        net = _strip_norms(copy.deepcopy(model)).double()
+        net = _strip_norms(model).double()
         net.requires_grad_(True)
         with torch.no_grad():
             for p in net.parameters():
