@@ -62,7 +62,8 @@ def _leaf_changes(old, new, path: str, out: List[str]) -> None:
             _leaf_changes(old.get(key), new.get(key),
                           f'{path}.{key}' if path else str(key), out)
     elif (isinstance(old, list) and isinstance(new, list)
-          and len(old) == len(new)):
+          and len(old) == len(new)
+          and any(isinstance(x, (dict, list)) for x in old + new)):
         for i, (a, b) in enumerate(zip(old, new)):
             _leaf_changes(a, b, f'{path}[{i}]', out)
     elif old != new:

@@ -57,8 +57,8 @@ def resolve_config_path(path: str, filename: Optional[str],
         tried = path
     else:
         setter = setting_file(filename, keys) if filename else None
-        tried = osp.join(osp.dirname(setter), path) if setter else \
-            osp.abspath(path)
+        tried = osp.normpath(osp.join(osp.dirname(setter), path)) if setter \
+            else osp.abspath(path)
     if osp.isfile(tried):
         return osp.abspath(tried)
     where = (f'relative to {setter}, the config that sets it'
