@@ -7,14 +7,16 @@
 # --cfg-options train_cfg.seed=1 gives another batch and other random inits;
 # train_cfg.teacher_ckpt=PATH scores against a trained teacher instead of a
 # random one (the paper's setting is the random teacher).
+# Each quantity is recorded once: DisWOT's M_s and M_r parts come with its
+# score (score.M_s, score.M_r; SP as a proxy equals M_r), params and FLOPs
+# with every record.
 _base_ = ['./diswot_resnet56_s1-exhaustive_cifar10mini.py']
 model = dict(backbone=dict(depth=20))
 _kd = dict(type='DistillLossProxy', loss=dict(type='KDLoss', tau=4))
 _feat = dict(feats_S='s_feat', feats_T='t_feat')
 train_cfg = dict(
     extra_proxies=dict(
-        M_s=dict(type='DisWOTMs'),
-        M_r=dict(type='DisWOTMr'),
+        _delete_=True,
         grad_norm=dict(type='GradNorm'),
         snip=dict(type='SNIP'),
         grasp=dict(type='GraSP'),
@@ -23,11 +25,7 @@ train_cfg = dict(
         jacob_cov=dict(type='JacobCov'),
         nwot=dict(type='NWOT'),
         zen=dict(type='ZenScore'),
-        params=dict(type='Params'),
-        flops=dict(type='FLOPs'),
         kd=_kd,
-        sp=dict(type='DistillLossProxy', loss=dict(type='SPLoss'),
-                inputs=_feat),
         at=dict(type='DistillLossProxy', loss=dict(type='ATLoss'),
                 inputs=_feat),
     ))

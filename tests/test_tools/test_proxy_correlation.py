@@ -30,34 +30,67 @@ def test_kendall_and_spearman_by_hand():
     assert pc.rankdata([10, 20, 20, 5]) == [2, 3.5, 3.5, 1]
 
 
-def _write(tmp_path):
+def _write(tmp_path, old_signs=False, extra=None):
+    """Five architectures; DisWOT-like parts M_s = i - 10 and M_r = 10
+    sum to the score i (or, as older mmkd wrote them, raw distances)."""
     names = ['111', '333', '555', '777', '557']
     acc = {'111': 60.0, '333': 65.0, '555': 70.0, '777': 72.0, '557': 74.0}
+    sign = -1 if old_signs else 1
     with open(tmp_path / 'candidates.jsonl', 'w') as f:
         for i, n in enumerate(names):
+            scores = {'score': float(i), 'score.M_s': sign * (i - 10.0),
+                      'score.M_r': sign * 10.0}
+            scores.update({k: v(i) for k, v in (extra or {}).items()})
             f.write(json.dumps(dict(
                 name=n, score=float(i), params=100 * (5 - i), flops=7,
-                scores={'score': float(i), 'score.M_s': -float(i)})) + '\n')
+                scores=scores)) + '\n')
     (tmp_path / 'truth.json').write_text(json.dumps(acc))
 
 
-def test_tool_writes_table_json_and_plots(tmp_path):
-    _write(tmp_path)
+def _tool(tmp_path):
     proc = subprocess.run(
         [sys.executable, TOOL, str(tmp_path / 'candidates.jsonl'),
          str(tmp_path / 'truth.json'), '--out-dir', str(tmp_path / 'out')],
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / 'out' / 'correlation.json').read_text())
+    return proc.stdout, result
+
+
+def test_tool_writes_table_json_and_plots(tmp_path):
+    _write(tmp_path)
+    stdout, result = _tool(tmp_path)
     assert result['score']['kendall_tau'] == pytest.approx(1.0)
     assert result['params']['kendall_tau'] == pytest.approx(-1.0)
-    assert result['score.M_s']['spearman_rho'] == pytest.approx(-1.0)
+    # parts are higher-is-better like the score: M_s ranks as the score
+    assert result['score.M_s']['spearman_rho'] == pytest.approx(1.0)
     # a constant score has no defined rank correlation
     assert result['flops']['kendall_tau'] is None
+    assert result['score.M_r']['kendall_tau'] is None
     image = Image.open(tmp_path / 'out' / 'scatter_score.png')
     assert image.size == (400, 300)
-    # line 0 says how many files, line 1 is the header, best first after it
-    assert proc.stdout.splitlines()[2].split()[0] == 'score'
+    lines = stdout.splitlines()
+    assert 'Every score is higher-is-better' in lines[0]
+    # line 1 is the header, best first after it
+    assert lines[2].split()[0] == 'score'
+    assert f'correlations written to {tmp_path / "out"}' in stdout
+
+
+def test_old_distance_parts_are_negated_with_a_notice(tmp_path):
+    for folder, old_signs in (('new', False), ('old', True)):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder, old_signs=old_signs)
+    new = _tool(tmp_path / 'new')[1]
+    stdout, old = _tool(tmp_path / 'old')
+    assert "['score.M_r', 'score.M_s'] were recorded as distances" in stdout
+    assert old == new
+
+
+def test_a_key_repeating_another_is_reported_once(tmp_path):
+    _write(tmp_path, extra={'size': lambda i: 100 * (5 - i)})
+    stdout, result = _tool(tmp_path)
+    assert "'size' equals 'params' on every architecture" in stdout
+    assert 'size' not in result and 'params' in result
 
 
 def test_names_that_do_not_match_fail_clearly(tmp_path):
@@ -97,6 +130,7 @@ def test_pearson_and_mean_std_over_seeds_by_hand(tmp_path):
     pc.main([str(tmp_path / 'c0.jsonl'), str(tmp_path / 'c1.jsonl'),
              str(tmp_path / 'truth.json'), '--out-dir', str(tmp_path)])
     result = json.loads((tmp_path / 'correlation.json').read_text())
-    assert result['p']['kendall_tau_std'] == pytest.approx(1 / 3)
+    assert 'p' not in result  # it repeats the score: reported once
+    assert result['score']['kendall_tau_std'] == pytest.approx(1 / 3)
     assert result['score']['pearson_r'] == pytest.approx(
         (1 + pc._pearson([2, 1, 3], [1, 2, 3])) / 2)

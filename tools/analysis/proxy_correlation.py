@@ -18,8 +18,13 @@ both (mean and std over the files), writes them to
 ``DIR/correlation.json`` and draws a proxy-vs-accuracy scatter plot per
 score from the first file (``DIR/scatter_<key>.png``).
 
-Higher scores mean better for every mmkd proxy, so a good proxy has a
-positive correlation. In DisWOT's S1 space the parameter count alone ranks
+Higher scores mean better for every mmkd score, DisWOT's recorded parts
+included (``score.M_s`` is -M_s), so a good proxy has a positive
+correlation. Files written before parts were recorded that way (parts as
+raw distances, ``score = -(M_s + M_r)``) are detected and their parts
+negated, with a notice. A key whose values repeat another key's on every
+architecture (e.g. an extra ``Params`` proxy and the record's ``params``)
+is reported once. In DisWOT's S1 space the parameter count alone ranks
 the KD accuracy with tau 0.87 (methods.md 1.3): a proxy must beat
 ``params`` to mean anything there.
 """
@@ -109,6 +114,51 @@ def load_candidates(path: str) -> Dict[str, Dict[str, float]]:
     return table
 
 
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def flip_old_parts(table: Dict[str, Dict[str, float]]) -> List[str]:
+    """Negate the parts ``K.<part>`` of a score ``K`` that a file recorded
+    as raw distances (older mmkd: ``K == -sum(parts)`` on every record, not
+    ``sum(parts)``); returns the flipped keys."""
+    records = list(table.values())
+    keys = sorted({k for s in records for k in s if '.' not in k})
+    flipped = []
+    for key in keys:
+        parts = sorted({k for s in records for k in s
+                        if k.startswith(key + '.')})
+        rows = [(s[key], sum(s[p] for p in parts)) for s in records
+                if key in s and all(p in s for p in parts)]
+        if not parts or not rows or any(
+                not _close(score, -total) for score, total in rows) or all(
+                _close(score, total) for score, total in rows):
+            continue
+        for s in records:
+            for p in parts:
+                if p in s:
+                    s[p] = -s[p]
+        flipped += parts
+    return flipped
+
+
+def repeated_keys(table: Dict[str, Dict[str, float]],
+                  keys: Sequence[str]) -> Dict[str, str]:
+    """``{key: kept key}`` for keys equal to an earlier one on every
+    architecture (``score``, the searched proxy, is kept first)."""
+    keys = sorted(keys, key=lambda k: k != 'score')
+    repeats = {}
+    for i, key in enumerate(keys):
+        for other in keys[:i]:
+            if other in repeats:
+                continue
+            if all(key in s and other in s and _close(s[key], s[other])
+                   for s in table.values()):
+                repeats[key] = other
+                break
+    return repeats
+
+
 def correlations(candidates: Dict[str, Dict[str, float]],
                  truth: Dict[str, float], keys=None) -> Dict[str, dict]:
     """Kendall tau-b and Spearman rho of every score key vs the truth."""
@@ -126,7 +176,7 @@ def correlations(candidates: Dict[str, Dict[str, float]],
                        f'available: {all_keys}.')
     result = {}
     for key in keys:
-        rows = [(candidates[n][key], truth[n]) for n in names
+        rows = [(candidates[n][key], truth[n], n) for n in names
                 if key in candidates[n] and math.isfinite(candidates[n][key])]
         if len(rows) < 3:
             continue
@@ -134,7 +184,7 @@ def correlations(candidates: Dict[str, Dict[str, float]],
         result[key] = dict(kendall_tau=kendall_tau_b(x, y),
                            spearman_rho=spearman_rho(x, y),
                            pearson_r=_pearson(x, y), n=len(rows),
-                           proxy=x, accuracy=y)
+                           proxy=x, accuracy=y, names=[r[2] for r in rows])
     return result
 
 
@@ -168,8 +218,12 @@ def scatter(key: str, stats: dict, path: str) -> None:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
     ax.scatter(stats['proxy'], stats['accuracy'], s=12)
-    ax.set_xlabel(key)
-    ax.set_ylabel('accuracy')
+    for x, y, name in zip(stats['proxy'], stats['accuracy'],
+                          stats.get('names', ())):
+        ax.annotate(name, (x, y), fontsize=6, xytext=(2, 2),
+                    textcoords='offset points')
+    ax.set_xlabel(f'{key} (higher is better)')
+    ax.set_ylabel('accuracy (%)')
     ax.set_title(f"tau {stats['kendall_tau']:.3f}  rho "
                  f"{stats['spearman_rho']:.3f}  r {stats['pearson_r']:.3f}"
                  f"  (n={stats['n']})", fontsize=9)
@@ -199,10 +253,22 @@ def main(args=None):
                          'exist.')
     with open(args.ground_truth) as f:
         truth = {str(k): float(v) for k, v in json.load(f).items()}
-    per_seed = [
-        correlations(load_candidates(path), truth, args.keys)
-        for path in args.candidates
-    ]
+    per_seed = []
+    for path in args.candidates:
+        table = load_candidates(path)
+        flipped = flip_old_parts(table)
+        if flipped:
+            print(f'{path}: {flipped} were recorded as distances (lower is '
+                  'better, an older mmkd); negated so every score is '
+                  'higher-is-better.')
+        keys = list(args.keys) if args.keys else sorted(
+            {k for scores in table.values() for k in scores})
+        repeats = repeated_keys(table, keys)
+        for key, other in repeats.items():
+            print(f'{path}: {key!r} equals {other!r} on every architecture; '
+                  f'reported as {other!r} only.')
+        per_seed.append(correlations(
+            table, truth, [k for k in keys if k not in repeats]))
     summary = over_seeds(per_seed)
     out_dir = args.out_dir or osp.dirname(osp.abspath(args.candidates[0]))
     os.makedirs(out_dir, exist_ok=True)
@@ -212,7 +278,8 @@ def main(args=None):
         return -tau if math.isfinite(tau) else math.inf
 
     print(f'{len(args.candidates)} candidates file(s); mean +- std over '
-          'them')
+          'them. Every score is higher-is-better (DisWOT\'s parts are '
+          'negated distances), so a good proxy correlates positively.')
     print(f"{'score':<20}{'kendall tau':>18}{'spearman rho':>18}"
           f"{'pearson r':>18}{'n':>5}")
     for key, stats in sorted(summary.items(), key=order):
@@ -225,6 +292,8 @@ def main(args=None):
     with open(osp.join(out_dir, 'correlation.json'), 'w') as f:
         json.dump({k: {m: _finite_or_none(v) for m, v in stats.items()}
                    for k, stats in summary.items()}, f, indent=2)
+    print(f'correlations written to {osp.join(out_dir, "correlation.json")}'
+          f'; scatter plots (first file) to {out_dir}/scatter_<key>.png')
 
 
 def _finite_or_none(value):
