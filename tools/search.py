@@ -65,11 +65,16 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     if args.restart:
         cfg.train_cfg.restart = True
-    runner_cls = RUNNERS.get(cfg.get('runner_type', 'SearchRunner'))
+    # default_runtime.py names KDRunner, the training runner: a search
+    # runs in SearchRunner (or a subclass a config names)
+    runner_type = cfg.get('runner_type')
+    if runner_type in (None, 'KDRunner', 'Runner'):
+        runner_type = 'SearchRunner'
+    runner_cls = RUNNERS.get(runner_type)
     if not (isinstance(runner_cls, type)
             and issubclass(runner_cls, SearchRunner)):
         raise SystemExit(
-            f'runner_type={cfg.runner_type!r} is not a SearchRunner; remove '
+            f'runner_type={runner_type!r} is not a SearchRunner; remove '
             'it or name a subclass of mmkd.engine.SearchRunner.')
     runner = runner_cls.from_cfg(cfg)
     runner.train()

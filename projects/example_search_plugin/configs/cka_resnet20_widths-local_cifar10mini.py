@@ -17,6 +17,6 @@ train_cfg = dict(
                   neighbours=4, _delete_=True),
     proxy=dict(type='LinearCKA', _delete_=True),
     constraints=dict(max_params=300_000, _delete_=True),
-    # relative to this file (or to the working directory)
+    # relative to this file
     train_template='../../../configs/quickstart/'
     'kd_resnet20_resnet8-w8_1xb64_cifar10mini.py')
