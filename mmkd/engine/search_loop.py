@@ -57,6 +57,7 @@ from mmkd.search.records import (CANDIDATES, LATENCY, META, PLOT,
                                  append_records, as_json, check_resumable,
                                  file_sha256, read_json, read_records,
                                  tensor_sha256, write_json)
+from mmkd.search.spaces.base import SearchSpace, measure
 from mmkd.utils.checkpoint import load_model_weights
 from mmkd.utils.config_paths import resolve_config_path
 
@@ -246,12 +247,16 @@ class SearchLoop(BaseLoop):
                                 f'candidate {name!r}')
 
     def cost(self, name: str) -> tuple:
-        """``(params, flops)`` of a candidate (cached)."""
+        """``(params, flops)`` of a candidate, once per candidate: from the
+        space's description where it can say them exactly
+        (:meth:`SearchSpace.cost`: no candidate is built), else built and
+        counted with mmengine's counter."""
         if name not in self._costs:
-            from mmkd.search.proxies import count_flops, count_params
-            model = self._build_candidate(name, 0)
-            self._costs[name] = (count_params(model),
-                                 count_flops(model, self.input_shape))
+            cost = self.space.cost(name, self.input_shape) if isinstance(
+                self.space, SearchSpace) else None
+            if cost is None:
+                cost = measure(self.space.to_config(name), self.input_shape)
+            self._costs[name] = tuple(int(c) for c in cost)
         return self._costs[name]
 
     def measure_latency(self, name: str) -> float:

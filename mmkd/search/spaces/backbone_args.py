@@ -9,6 +9,7 @@ import torch
 from mmengine.registry import DefaultScope
 
 from mmkd.registry import MODELS, SEARCH_SPACES
+from .base import SearchSpace
 
 
 def format_value(value) -> str:
@@ -18,7 +19,7 @@ def format_value(value) -> str:
 
 
 @SEARCH_SPACES.register_module()
-class BackboneArgSpace:
+class BackboneArgSpace(SearchSpace):
     """Every combination of some arguments of one backbone.
 
     A candidate is an ``ImageClassifier`` whose backbone is ``backbone``

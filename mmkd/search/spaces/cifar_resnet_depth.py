@@ -8,10 +8,11 @@ import random
 from typing import List, Sequence
 
 from mmkd.registry import SEARCH_SPACES
+from .base import Cost, SearchSpace, add_costs, diff, measure
 
 
 @SEARCH_SPACES.register_module()
-class CIFARResNetDepthSpace:
+class CIFARResNetDepthSpace(SearchSpace):
     """Depth-per-stage CIFAR ResNets; a candidate is an ImageClassifier config.
 
     A candidate's name is its stage depths as digits (``'557'``), or joined
@@ -91,12 +92,14 @@ class CIFARResNetDepthSpace:
 
     def to_config(self, name: str) -> dict:
         """The candidate's mmpretrain ``ImageClassifier`` config."""
-        blocks = self.decode(name)
+        return self._config(self.decode(name))
+
+    def _config(self, blocks: Sequence[int]) -> dict:
         return dict(
             type='ImageClassifier',
             backbone=dict(
                 type='CIFARStageResNet',
-                stage_blocks=blocks,
+                stage_blocks=tuple(blocks),
                 widths=self.widths),
             neck=dict(type='GlobalAveragePooling'),
             head=dict(
@@ -104,3 +107,18 @@ class CIFARResNetDepthSpace:
                 num_classes=self.num_classes,
                 in_channels=self.widths[-1],
                 loss=dict(type='CrossEntropyLoss')))
+
+    def cost(self, name: str, input_shape: tuple) -> Cost:
+        """Exact: a net is the one-block-per-stage net plus ``d - 1``
+        identical blocks in each stage, each block's cost measured once
+        (4 small nets built per input shape)."""
+        blocks = self.decode(name)
+        ones = (1, ) * self.num_stages
+        base = measure(self._config(ones), input_shape)
+        terms = [(1, base)]
+        for stage, depth in enumerate(blocks):
+            two = list(ones)
+            two[stage] = 2
+            block = diff(measure(self._config(two), input_shape), base)
+            terms.append((depth - 1, block))
+        return add_costs(*terms)

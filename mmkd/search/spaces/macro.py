@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence
 
 from mmkd.models.backbones.macro_resnet import check_groups, count_layers
 from mmkd.registry import SEARCH_SPACES
+from .base import SearchSpace
 
 ZEN_WIDTH_MULTIPLIERS = (2.5, 2.0, 1.5, 1.25, 1.0, 1 / 1.25, 1 / 1.5, 0.5,
                          1 / 2.5)
@@ -53,7 +54,7 @@ _GROUP = re.compile(r'^(basic|bottleneck)-k(\d+)-w(\d+)-d(\d+)-s(\d+)$')
 
 
 @SEARCH_SPACES.register_module()
-class MacroSpace:
+class MacroSpace(SearchSpace):
     """Mutations of a seed ResNet's block groups (kernel, width, depth).
 
     A candidate is a :class:`~mmkd.models.backbones.MacroResNet` with the

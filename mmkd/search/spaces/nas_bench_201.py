@@ -7,10 +7,11 @@ from typing import List, Sequence
 from mmkd.models.backbones.nb201 import (NB201_EDGES, NB201_OPS, all_archs,
                                          arch_to_ops, ops_to_arch)
 from mmkd.registry import SEARCH_SPACES
+from .base import Cost, SearchSpace, add_costs, diff, measure
 
 
 @SEARCH_SPACES.register_module()
-class NASBench201Space:
+class NASBench201Space(SearchSpace):
     """NB201 cells; a candidate is an ``NB201Net`` ImageClassifier config.
 
     A name is an official arch string such as
@@ -77,6 +78,9 @@ class NASBench201Space:
     def to_config(self, name: str) -> dict:
         """The candidate's mmpretrain ``ImageClassifier`` config."""
         self.decode(name)
+        return self._config(name)
+
+    def _config(self, name: str) -> dict:
         return dict(
             type='ImageClassifier',
             backbone=dict(type='NB201Net', arch=name,
@@ -87,3 +91,20 @@ class NASBench201Space:
                 num_classes=self.num_classes,
                 in_channels=4 * self.channels,
                 loss=dict(type='CrossEntropyLoss')))
+
+    def cost(self, name: str, input_shape: tuple) -> Cost:
+        """Exact: every cell runs all 6 edges on inputs of the same shape,
+        so a net is the all-``none`` net plus one per-edge cost per op,
+        each measured once (the 5 uniform nets, built per input shape)."""
+        ops = self.decode(name)
+        base = measure(self._config(ops_to_arch(['none'] * 6)), input_shape)
+        terms = [(1, base)]
+        for op in set(ops) - {'none'}:
+            uniform = measure(self._config(ops_to_arch([op] * 6)),
+                              input_shape)
+            per_edge = diff(uniform, base)
+            if per_edge[0] % 6 or per_edge[1] % 6:
+                return None  # not additive: let the search count it
+            terms.append((ops.count(op), (per_edge[0] // 6,
+                                           per_edge[1] // 6)))
+        return add_costs(*terms)
