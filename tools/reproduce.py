@@ -213,9 +213,10 @@ def _missing_teacher(cfg, where):
     ckpt = (cfg.get('model') or {}).get('teacher_ckpt')
     if isinstance(ckpt, str) and not osp.isfile(osp.join(REPO, ckpt)):
         stem = osp.basename(osp.dirname(ckpt))
-        teacher = f'configs/cifar_models/{stem}.py'
-        how = (f'train it first (python tools/train.py {teacher})'
-               if osp.isfile(osp.join(REPO, teacher)) else
+        teachers = sorted(glob.glob(osp.join(REPO, 'configs', '*',
+                                             f'{stem}.py')))
+        how = (f'train it first (python tools/train.py '
+               f'{_rel(teachers[0])})' if teachers else
                'put the teacher checkpoint there')
         return (f'{where}: model.teacher_ckpt={ckpt!r} does not exist; '
                 f'{how} or pass --cfg-options model.teacher_ckpt=PATH.')
@@ -429,13 +430,12 @@ def machine():
 
 # ------------------------------------------------------------ running
 def command(run, state):
-    base = osp.join(REPO, 'tools')
-    config = osp.join(REPO, run['config'])
+    # paths from the repository root, where the runs start
     if run['procs'] > 1:
-        cmd = ['bash', osp.join(base, 'dist_train.sh'), config,
+        cmd = ['bash', 'tools/dist_train.sh', run['config'],
                str(run['procs'])]
     else:
-        cmd = [sys.executable, osp.join(base, 'train.py'), config]
+        cmd = [sys.executable, 'tools/train.py', run['config']]
     cmd += ['--work-dir', osp.abspath(run['run_dir'])]
     if state == 'interrupted':
         cmd.append('--resume')
