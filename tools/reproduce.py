@@ -209,18 +209,70 @@ def _load(config, options):
     return cfg
 
 
-def _missing_teacher(cfg, where):
-    ckpt = (cfg.get('model') or {}).get('teacher_ckpt')
-    if isinstance(ckpt, str) and not osp.isfile(osp.join(REPO, ckpt)):
+class MissingTeacher(str):
+    """A problem message that also knows the checkpoint and the config
+    (so that one line per checkpoint can be shown)."""
+
+    def __new__(cls, ckpt, where):
         stem = osp.basename(osp.dirname(ckpt))
         teachers = sorted(glob.glob(osp.join(REPO, 'configs', '*',
                                              f'{stem}.py')))
         how = (f'train it first (python tools/train.py '
                f'{_rel(teachers[0])})' if teachers else
                'put the teacher checkpoint there')
-        return (f'{where}: model.teacher_ckpt={ckpt!r} does not exist; '
-                f'{how} or pass --cfg-options model.teacher_ckpt=PATH.')
+        self = super().__new__(
+            cls, f'{where}: model.teacher_ckpt={ckpt!r} does not exist; '
+            f'{how} or pass --cfg-options model.teacher_ckpt=PATH.')
+        self.ckpt, self.where, self.how = ckpt, where, how
+        return self
+
+
+def _missing_teacher(cfg, where):
+    ckpt = (cfg.get('model') or {}).get('teacher_ckpt')
+    if isinstance(ckpt, str) and not osp.isfile(osp.join(REPO, ckpt)):
+        return MissingTeacher(ckpt, where)
     return None
+
+
+def merge_teacher_problems(problems):
+    """One line per missing teacher checkpoint, naming its configs."""
+    merged, by_ckpt = [], {}
+    for problem in problems:
+        if isinstance(problem, MissingTeacher):
+            if problem.ckpt not in by_ckpt:
+                by_ckpt[problem.ckpt] = []
+                merged.append(problem.ckpt)
+            if problem.where.split(' ')[0] not in by_ckpt[problem.ckpt]:
+                by_ckpt[problem.ckpt].append(problem.where.split(' ')[0])
+        else:
+            merged.append(problem)
+    lines = []
+    for item in merged:
+        if item not in by_ckpt:
+            lines.append(item)
+            continue
+        users = by_ckpt[item]
+        if len(users) == 1:
+            lines.append(next(p for p in problems
+                              if isinstance(p, MissingTeacher)
+                              and p.ckpt == item))
+            continue
+        how = next(p.how for p in problems
+                   if isinstance(p, MissingTeacher) and p.ckpt == item)
+        lines.append(f'model.teacher_ckpt={item!r} does not exist; {len(users)}'
+                     f' configs need it ({users[0]}, ...); {how}.')
+    return lines
+
+
+def static_stage_options(stage):
+    """A pipeline stage's ``cfg_options`` without those filled from an
+    earlier stage's checkpoint (``'{teacher}'``) and their siblings (an
+    ``init_cfg`` without its checkpoint would not build)."""
+    options = stage.get('cfg_options') or {}
+    filled = [k.rsplit('.', 1)[0] + '.' for k, v in options.items()
+              if '{' in str(v)]
+    return {k: v for k, v in options.items()
+            if not any(k.startswith(p) for p in filled)}
 
 
 def check_config(config, options):
@@ -250,8 +302,7 @@ def check_config(config, options):
                 problems.append(f"{config}: stage {stage['name']!r} names "
                                 f"{stage['config']}, which does not exist.")
                 continue
-            stage_cfg = _load(path, {k: v for k, v in (
-                stage.get('cfg_options') or {}).items() if '{' not in str(v)})
+            stage_cfg = _load(path, static_stage_options(stage))
             if 'model.teacher_ckpt' not in (stage.get('cfg_options') or {}):
                 problem = _missing_teacher(
                     stage_cfg, f"{config} (stage {stage['name']!r})")
@@ -292,7 +343,21 @@ def _build_model(cfg):
     if model.get('teacher_ckpt') is not None:
         model['teacher_ckpt'] = None
     init_default_scope(cfg.get('default_scope', 'mmkd'))
-    MODELS.build(model)
+    with _quiet():
+        MODELS.build(model)
+
+
+class _quiet:
+    """Keep mmengine's INFO lines (weight init) out of the listing."""
+
+    def __enter__(self):
+        from mmengine.logging import MMLogger
+        self.logger = MMLogger.get_current_instance()
+        self.level = self.logger.level
+        self.logger.setLevel('WARNING')
+
+    def __exit__(self, *exc):
+        self.logger.setLevel(self.level)
 
 
 def plan_runs(configs, seeds, options, procs_per_run, work_dir):
@@ -556,9 +621,11 @@ def _time_one(config, options, iters):
     cfg = _load(config, options)
     if cfg.model.get('teacher_ckpt') is not None:
         cfg.model.teacher_ckpt = None  # a random teacher costs the same
+    images = _stand_in_cifar(cfg)
     tmp = tempfile.mkdtemp(prefix='reproduce_timing_')
     cfg.work_dir = tmp
     cfg.resume, cfg.load_from = False, None
+    cfg.log_level = 'ERROR'
     epochs = cfg.train_cfg.get('max_epochs') or 1
     timer = Timer()
     try:
@@ -573,7 +640,34 @@ def _time_one(config, options, iters):
     if not timer.times:
         raise RuntimeError('no training iteration ran')
     timed = timer.times[1:] or timer.times
-    return statistics.median(timed), timer.per_epoch, epochs
+    per_epoch = timer.per_epoch
+    if images:
+        per_epoch = math.ceil(images / cfg.train_dataloader.batch_size)
+    return statistics.median(timed), per_epoch, epochs
+
+
+# training-set sizes of the datasets mmpretrain downloads
+CIFAR_TRAIN_IMAGES = {'CIFAR10': 50000, 'CIFAR100': 50000}
+
+
+def _stand_in_cifar(cfg):
+    """Without the CIFAR files yet, time on the bundled CIFAR-10 subset
+    (the same 32x32 images) and count iterations for the real set: returns
+    that set's size, or None when its data is there."""
+    dataset = cfg.train_dataloader.dataset
+    while 'pipeline' not in dataset and isinstance(dataset.get('dataset'),
+                                                   dict):
+        dataset = dataset['dataset']
+    dtype = str(dataset.get('type', '')).split('.')[-1]
+    root = dataset.get('data_root')
+    if dtype not in CIFAR_TRAIN_IMAGES or (root and osp.isdir(
+            osp.join(REPO, root))):
+        return None
+    pipeline = dataset.get('pipeline', [])
+    dataset.clear()
+    dataset.update(type='CIFAR10Mini', split='train', pipeline=pipeline)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    return CIFAR_TRAIN_IMAGES[dtype]
 
 
 def estimate(config, options, iters):
@@ -584,9 +678,7 @@ def estimate(config, options, iters):
     if cfg.get('stages') is not None:
         parts = []
         for stage in cfg.stages:
-            stage_options = {k: v for k, v in (stage.get('cfg_options')
-                                               or {}).items()
-                             if '{' not in str(v)}
+            stage_options = static_stage_options(stage)
             stage_options.update(options)
             parts.append((osp.join(osp.dirname(config), stage['config']),
                           stage_options))
@@ -596,6 +688,9 @@ def estimate(config, options, iters):
         total += per_iter * per_epoch * epochs
         notes.append(f'{per_iter * 1000:.0f} ms/iter x {per_epoch} iters x '
                      f'{epochs} epochs')
+    if _stand_in_cifar(_load(parts[0][0], parts[0][1])):
+        notes.append('timed on the bundled CIFAR-10 subset: the CIFAR files '
+                     'are not there yet')
     return total, '; '.join(notes)
 
 
@@ -685,6 +780,7 @@ def main(argv=None):
             problems.append(state)
         run['state'] = state
     problems = list(dict.fromkeys(problems))
+    config_problems = merge_teacher_problems(config_problems)
     if args.dry_run:
         for problem in problems:
             print(f'error: {problem}')
