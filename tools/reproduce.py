@@ -727,7 +727,7 @@ def dry_run(runs, configs_problems, args):
         seconds /= run['procs']
         costs[run['key']] = (seconds, run['procs'])
         print(f"  cost of {run['key']}: {_hours(seconds)} per run on "
-              f"{run['procs']} device(s) ({how}, timed on one; "
+              f"{run['procs']} device(s) ({how}; timed on one device, "
               'validation not included)')
     todo = [r for r in runs if r['state'] != 'done' and r['key'] in costs]
     device_s = sum(costs[r['key']][0] * costs[r['key']][1] for r in todo)

@@ -157,7 +157,7 @@ def test_rerun_completes_without_repeating_finished_runs(table, tmp_path):
 
 
 def test_other_options_get_other_work_dirs_and_foreign_runs_are_refused(
-        tmp_path, capsys):
+        tmp_path):
     plain = reproduce.plan_runs(CONFIGS[:1], [0], [], None, str(tmp_path))
     tiny = reproduce.plan_runs(CONFIGS[:1], [0], TINY, None, str(tmp_path))
     fewer = reproduce.plan_runs(CONFIGS[:1], [0], TINY[:-1], None,
@@ -241,3 +241,21 @@ def test_summary_against_a_published_figure():
     line = reproduce.format_table(rows, [0, 1]).splitlines()[-1]
     assert line == ('| kd_resnet56_resnet20_1xb64_cifar100 | 70.66 | '
                     '70.50 ± 0.71 (n=2) | -0.16 | 71.00 ± 0.71 | none |')
+
+
+def test_repdistiller_table_lists_published_cifar100_configs():
+    table = 'benchmarks/tables/repdistiller_cifar100.txt'
+    configs, problems = reproduce.resolve_targets([table])
+    assert not problems and len(configs) == 71
+    entries = reproduce.load_entries(REPO_ROOT)
+    for config in configs:
+        assert osp.isfile(osp.join(REPO_ROOT, config)), config
+        value, source = reproduce.published_top1(entries[config])
+        assert value is not None and 'RepDistiller' in source, config
+        assert entries[config]['Metadata']['Training Data'] == 'CIFAR-100'
+    # a directory and a collection name select the same configs
+    by_dir, _ = reproduce.resolve_targets(['dkd'])
+    by_name, _ = reproduce.resolve_targets(['DKD'])
+    assert by_dir == by_name and len(by_dir) == 7
+    assert reproduce.resolve_targets(['dkd'], match='cifar100')[0] == [
+        c for c in by_dir if c.endswith('_cifar100.py')]
