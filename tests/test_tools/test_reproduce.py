@@ -259,3 +259,20 @@ def test_repdistiller_table_lists_published_cifar100_configs():
     assert by_dir == by_name and len(by_dir) == 7
     assert reproduce.resolve_targets(['dkd'], match='cifar100')[0] == [
         c for c in by_dir if c.endswith('_cifar100.py')]
+
+
+def test_pipelines_are_read_from_their_last_stage_and_searches_refused():
+    subdir, problems = reproduce.check_config(
+        'configs/quickstart/pipeline_kd_resnet20_resnet8-w8_cifar10mini.py',
+        {})
+    assert (subdir, problems) == ('student_kd', [])
+    search = 'configs/diswot/diswot_resnet20_s1-evolution_cifar10mini.py'
+    _, problems = reproduce.check_config(search, {})
+    assert problems == [f'{search}: is a search, not a training; run it '
+                        'with tools/search.py.']
+    # a stage filled from an earlier stage's checkpoint keeps none of it
+    stage = dict(name='ce', config='x.py', cfg_options={
+        'model.init_cfg.type': 'Pretrained',
+        'model.init_cfg.checkpoint': '{init}', 'train_cfg.max_epochs': 3})
+    assert reproduce.static_stage_options(stage) == {
+        'train_cfg.max_epochs': 3}
