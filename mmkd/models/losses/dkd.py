@@ -1,10 +1,13 @@
 """Zhao et al., "Decoupled Knowledge Distillation", CVPR 2022."""
+from typing import Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
 from ..interfaces import EpochAware
+from .utils import check_logit_stand, standardize_logits
 
 
 @DISTILL_LOSSES.register_module()
@@ -31,6 +34,12 @@ class DKDLoss(EpochAware, nn.Module):
     mmkd's default runtime) calls it before every epoch with
     ``runner.epoch + 1``, which applies the paper's schedule.
 
+    With ``logit_stand`` (LS, Sun et al. CVPR 2024) both logits are
+    Z-scored per sample (:func:`~mmkd.models.losses.utils.standardize_logits`)
+    before the division by ``tau``. LS's official code then multiplies
+    mdistiller's alpha and beta by its KD weight and sets ``tau`` to its
+    base temperature (e.g. ``alpha=9, beta=72, tau=2``; ``configs/ls``).
+
     Args:
         alpha (float): TCKD weight. Defaults to 1.0.
         beta (float): NCKD weight. Defaults to 8.0 (CIFAR-100; mdistiller
@@ -41,6 +50,9 @@ class DKDLoss(EpochAware, nn.Module):
         reduction (str): ``'batchmean'``, ``'sum'`` or ``'none'``
             (per-sample ``[N]``). Defaults to ``'batchmean'``.
         loss_weight (float): Weight ``w``. Defaults to 1.0.
+        logit_stand (bool | str): Logit standardization: False (off),
+            ``'code'`` (the official code's unbiased std + 1e-7; also
+            ``True``) or ``'paper'`` (population std). Defaults to False.
 
     Examples:
         >>> loss = DKDLoss()
@@ -58,7 +70,8 @@ class DKDLoss(EpochAware, nn.Module):
                  tau: float = 4.,
                  warmup_epochs: int = 20,
                  reduction: str = 'batchmean',
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 logit_stand: Union[bool, str] = False) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'DKDLoss: tau must be positive, got {tau}.')
@@ -75,6 +88,7 @@ class DKDLoss(EpochAware, nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.warmup_factor = 1.0
+        self.logit_stand = check_logit_stand('DKDLoss', logit_stand)
 
     def set_epoch(self, epoch: int) -> None:
         """Set ``warmup_factor = min(epoch / warmup_epochs, 1)``.
@@ -124,8 +138,12 @@ class DKDLoss(EpochAware, nn.Module):
                 f'(int64 class indices), got {shape}; map gt_labels to '
                 "'gt_labels' and do not use mixup/cutmix soft labels.")
         gt_mask = F.one_hot(gt_labels, preds_S.shape[1]).bool()
+        preds_T = preds_T.detach()
+        if self.logit_stand is not None:
+            preds_S = standardize_logits(preds_S, self.logit_stand)
+            preds_T = standardize_logits(preds_T, self.logit_stand)
         log_b_s, log_o_s = self._parts(preds_S / self.tau, gt_mask)
-        log_b_t, log_o_t = self._parts(preds_T.detach() / self.tau, gt_mask)
+        log_b_t, log_o_t = self._parts(preds_T / self.tau, gt_mask)
         tckd = (log_b_t.exp() * (log_b_t - log_b_s)).sum(dim=1)
         nckd = (log_o_t.exp() * (log_o_t - log_o_s)).sum(dim=1)
         loss = (self.alpha * tckd + self.beta * nckd) * self.tau**2
