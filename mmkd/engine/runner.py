@@ -18,8 +18,8 @@ from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
                             is_model_wrapper)
 from mmengine.runner import Runner
 
-from mmkd.models.interfaces import OwnTrainStep
-from mmkd.registry import MODEL_WRAPPERS, RUNNERS
+from mmkd.models.interfaces import LossDictUpdate, OwnTrainStep
+from mmkd.registry import MODEL_WRAPPERS, OPTIM_WRAPPERS, RUNNERS
 
 
 def init_cpu_process_group() -> None:
@@ -63,6 +63,9 @@ class KDRunner(Runner):
         # names the wrapper that calls it
         own = model.default_model_wrapper if isinstance(
             model, OwnTrainStep) else None
+        if own is None and _updates_from_losses(self.cfg.get('optim_wrapper')):
+            # DOT: mmengine's DDP would hand the optim wrapper only the sum
+            own = 'TrainStepDataParallel'
         if own is not None and self.distributed:
             if model_wrapper_cfg is None:
                 model_wrapper_cfg = dict(type=own)
@@ -92,6 +95,18 @@ class KDRunner(Runner):
             broadcast_buffers=False,
             find_unused_parameters=self.cfg.get('find_unused_parameters',
                                                 False))
+
+
+def _updates_from_losses(optim_wrapper_cfg) -> bool:
+    """Whether the configured optim wrapper is a ``LossDictUpdate``."""
+    if not isinstance(optim_wrapper_cfg, dict):
+        return False
+    wrapper_type = optim_wrapper_cfg.get('type')
+    if isinstance(wrapper_type, str):
+        OPTIM_WRAPPERS.import_from_location()
+        wrapper_type = OPTIM_WRAPPERS.get(wrapper_type)
+    return isinstance(wrapper_type, type) and issubclass(
+        wrapper_type, LossDictUpdate)
 
 
 def shutdown_distributed() -> None:
