@@ -44,7 +44,9 @@ class KDRunner(Runner):
     ``default_model_wrapper`` names a wrapper (e.g. ``CAKDDistiller`` with a
     discriminator: ``TrainStepDataParallel``)
     is wrapped in that wrapper when the config sets no
-    ``model_wrapper_cfg``.
+    ``model_wrapper_cfg``; so is a model trained by an optim wrapper that
+    is a ``LossDictUpdate`` (DOT), which needs the distiller's
+    ``train_step``.
     """
 
     def setup_env(self, env_cfg: dict) -> None:
