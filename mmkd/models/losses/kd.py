@@ -1,11 +1,12 @@
 """Hinton et al., "Distilling the Knowledge in a Neural Network", 2015."""
-from typing import Union
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
+from .ctkd import build_temperature
 from .utils import check_logit_stand, standardize_logits
 
 
@@ -26,6 +27,13 @@ class KDLoss(nn.Module):
     before the division by ``tau``; LS's CIFAR-100 setting is ``tau=2``,
     ``loss_weight=9`` and 0.1 CE (``configs/ls``).
 
+    With ``temperature`` (CTKD, Li et al. AAAI 2023) a learnable module
+    gives ``tau`` at every forward instead of the fixed ``tau``:
+    :class:`~mmkd.models.losses.ctkd.GlobalTemperature` (shape ``[1]``) or
+    :class:`~mmkd.models.losses.ctkd.InstanceTemperature` (``[N, 1]``,
+    with the ``tau^2`` factor per sample), trained through a
+    gradient-reversal layer (``configs/ctkd``).
+
     Args:
         tau (float): Temperature. Defaults to 4.0 (RepDistiller's CIFAR-100).
         reduction (str): ``'batchmean'`` (sum over classes, mean over the
@@ -35,6 +43,9 @@ class KDLoss(nn.Module):
         logit_stand (bool | str): Logit standardization: False (off),
             ``'code'`` (the official code's unbiased std + 1e-7; also
             ``True``) or ``'paper'`` (population std). Defaults to False.
+        temperature (dict | nn.Module, optional): A learnable temperature
+            (CTKD) replacing ``tau``, e.g. ``dict(type='GlobalTemperature')``.
+            Defaults to None.
 
     Examples:
         >>> loss = KDLoss(tau=4, loss_weight=0.9)
@@ -48,7 +59,9 @@ class KDLoss(nn.Module):
                  tau: float = 4.0,
                  reduction: str = 'batchmean',
                  loss_weight: float = 1.0,
-                 logit_stand: Union[bool, str] = False) -> None:
+                 logit_stand: Union[bool, str] = False,
+                 temperature: Optional[Union[dict, nn.Module]] = None
+                 ) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'KDLoss: tau must be positive, got {tau}.')
@@ -59,6 +72,8 @@ class KDLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.logit_stand = check_logit_stand('KDLoss', logit_stand)
+        self.temperature = None if temperature is None else \
+            build_temperature('KDLoss', temperature)
 
     def forward(self, preds_S: torch.Tensor,
                 preds_T: torch.Tensor) -> torch.Tensor:
@@ -81,10 +96,12 @@ class KDLoss(nn.Module):
         if self.logit_stand is not None:
             preds_S = standardize_logits(preds_S, self.logit_stand)
             preds_T = standardize_logits(preds_T, self.logit_stand)
-        log_p_s = F.log_softmax(preds_S / self.tau, dim=1)
-        log_p_t = F.log_softmax(preds_T / self.tau, dim=1)
+        tau = self.tau if self.temperature is None else self.temperature(
+            preds_S, preds_T)
+        log_p_s = F.log_softmax(preds_S / tau, dim=1)
+        log_p_t = F.log_softmax(preds_T / tau, dim=1)
         # KL(p_t || p_s) per element: p_t (log p_t - log p_s)
-        kl = torch.exp(log_p_t) * (log_p_t - log_p_s)
+        kl = torch.exp(log_p_t) * (log_p_t - log_p_s) * tau**2
         if self.reduction == 'batchmean':
             loss = kl.sum() / preds_S.shape[0]
         elif self.reduction == 'sum':
@@ -93,4 +110,4 @@ class KDLoss(nn.Module):
             loss = kl.mean()
         else:
             loss = kl.sum(dim=1)
-        return self.loss_weight * self.tau**2 * loss
+        return self.loss_weight * loss
