@@ -15,6 +15,7 @@ from .ickd import ICKDLoss
 from .kd import KDLoss
 from .kdsvd import KDSVDLoss
 from .mhkd import MHKDHeadLoss
+from .mlkd import MLKDLoss
 from .nst import NSTLoss
 from .pkt import PKTLoss
 from .rkd import RKDLoss
@@ -28,5 +29,5 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'GlobalTemperature',
-    'InstanceTemperature'
+    'InstanceTemperature', 'MLKDLoss'
 ]
