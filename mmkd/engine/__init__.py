@@ -1,4 +1,5 @@
 from .cakd import DiscriminatorOptimWrapperConstructor, LossWeightRampHook
+from .dot import DOTOptimWrapper, DOTOptimWrapperConstructor
 from .hooks import (DataCheckHook, LossEpochHook, RNGStateHook,
                     TeacherEvalHook)
 from .pipeline import check_stages, format_summary, run_pipeline
@@ -7,6 +8,7 @@ from .search_loop import SearchLoop
 
 __all__ = [
     'DiscriminatorOptimWrapperConstructor', 'LossWeightRampHook',
+    'DOTOptimWrapper', 'DOTOptimWrapperConstructor',
     'DataCheckHook', 'LossEpochHook', 'RNGStateHook', 'TeacherEvalHook',
     'check_stages', 'format_summary', 'run_pipeline', 'KDRunner', 'SearchRunner',
     'SearchLoop'

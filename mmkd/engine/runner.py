@@ -23,8 +23,8 @@ from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
                             is_model_wrapper)
 from mmengine.runner import Runner
 
-from mmkd.models.interfaces import OwnTrainStep
-from mmkd.registry import MODEL_WRAPPERS, RUNNERS
+from mmkd.models.interfaces import LossDictUpdate, OwnTrainStep
+from mmkd.registry import MODEL_WRAPPERS, OPTIM_WRAPPERS, RUNNERS
 
 
 def init_cpu_process_group() -> None:
@@ -49,7 +49,9 @@ class KDRunner(Runner):
     ``default_model_wrapper`` names a wrapper (e.g. ``CAKDDistiller`` with a
     discriminator: ``TrainStepDataParallel``)
     is wrapped in that wrapper when the config sets no
-    ``model_wrapper_cfg``.
+    ``model_wrapper_cfg``; so is a model trained by an optim wrapper that
+    is a ``LossDictUpdate`` (DOT), which needs the distiller's
+    ``train_step``.
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -68,6 +70,9 @@ class KDRunner(Runner):
         # names the wrapper that calls it
         own = model.default_model_wrapper if isinstance(
             model, OwnTrainStep) else None
+        if own is None and _updates_from_losses(self.cfg.get('optim_wrapper')):
+            # DOT: mmengine's DDP would hand the optim wrapper only the sum
+            own = 'TrainStepDataParallel'
         if own is not None and self.distributed:
             if model_wrapper_cfg is None:
                 model_wrapper_cfg = dict(type=own)
@@ -130,6 +135,18 @@ class SearchRunner(KDRunner):
         model = self.train_loop.run()
         self.call_hook('after_run')
         return model
+
+
+def _updates_from_losses(optim_wrapper_cfg) -> bool:
+    """Whether the configured optim wrapper is a ``LossDictUpdate``."""
+    if not isinstance(optim_wrapper_cfg, dict):
+        return False
+    wrapper_type = optim_wrapper_cfg.get('type')
+    if isinstance(wrapper_type, str):
+        OPTIM_WRAPPERS.import_from_location()
+        wrapper_type = OPTIM_WRAPPERS.get(wrapper_type)
+    return isinstance(wrapper_type, type) and issubclass(
+        wrapper_type, LossDictUpdate)
 
 
 def shutdown_distributed() -> None:

@@ -23,15 +23,19 @@ capability                        who calls it
 :class:`OwnTrainStep`             ``KDRunner``: a model whose
                                   ``train_step`` updates several optimizers
                                   and the wrapper that calls it
+:class:`LossDictUpdate`           ``BaseDistiller.train_step``: an optim
+                                  wrapper that updates from the named
+                                  losses, not their sum (DOT)
 ================================  ==========================================
 """
 from typing import Any, Dict, Optional, Tuple
 
+import torch
 import torch.nn as nn
 
 __all__ = [
     'EpochAware', 'LossWeightScheduled', 'DatasetChecked', 'DataInputs',
-    'MultiTermLoss', 'TeacherOwner', 'OwnTrainStep'
+    'MultiTermLoss', 'TeacherOwner', 'OwnTrainStep', 'LossDictUpdate'
 ]
 
 
@@ -116,3 +120,19 @@ class OwnTrainStep:
     def default_model_wrapper(self) -> Optional[str]:
         """The model wrapper type of distributed runs, or None for DDP."""
         return None
+
+
+class LossDictUpdate:
+    """An optim wrapper that updates from the named losses, not their sum.
+
+    ``BaseDistiller.train_step`` calls :meth:`update_from_losses` with the
+    distiller's loss dict (``student.<key>`` for the student's own losses,
+    ``loss_<name>[.<key>]`` for the distill losses) instead of
+    ``update_params(sum)``; DOT gives the two kinds separate momentum.
+    In multi-process runs ``KDRunner`` wraps the model in
+    ``TrainStepDataParallel`` (mmengine's DDP would pass only the sum).
+    """
+
+    def update_from_losses(self, losses: Dict[str, torch.Tensor]) -> None:
+        """Backward and step from ``losses`` (keys as above)."""
+        raise NotImplementedError

@@ -1,4 +1,4 @@
 """Data transforms of mmkd."""
-from .multi_view import CAKDMultiView
+from .multi_view import CAKDMultiView, ExtraView
 
-__all__ = ['CAKDMultiView']
+__all__ = ['CAKDMultiView', 'ExtraView']

@@ -1,4 +1,5 @@
-"""Different views of one image for the teacher and the student (CAKD)."""
+"""Different views of one image: for the teacher and the student (CAKD),
+or a second view for both (MLKD)."""
 import copy
 from typing import List, Optional
 
@@ -65,3 +66,47 @@ class CAKDMultiView(BaseTransform):
         return (f'{type(self).__name__}(student_pipeline='
                 f'{self.student_pipeline}, teacher_pipeline='
                 f'{self.teacher_pipeline})')
+
+
+@TRANSFORMS.register_module()
+class ExtraView(BaseTransform):
+    """A second view of the sample under ``key``, from its own pipeline.
+
+    The pipeline runs on a copy of the sample; its image, formatted as
+    ``PackInputs`` formats ``img``, is stored as ``key``; the sample itself
+    goes on unchanged to the next transforms (its own view). Put
+    ``PackInputs(algorithm_keys=[key])`` at the end. MLKD's strong view::
+
+        dict(type='ExtraView', key='img_strong', pipeline=[
+            dict(type='RandomCrop', crop_size=32, padding=4),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+            dict(type='RandAugment', policies='timm_increasing',
+                 num_policies=2, total_level=10, magnitude_level=10,
+                 magnitude_std='inf')])
+
+    Args:
+        pipeline (list[dict]): Transforms of the extra view.
+        key (str): Where the view is stored. Defaults to ``'img_strong'``.
+
+    Examples:
+        >>> import numpy as np
+        >>> t = ExtraView([dict(type='RandomFlip', prob=1.0)])
+        >>> out = t(dict(img=np.zeros((32, 32, 3), np.uint8)))
+        >>> out['img_strong'].shape
+        torch.Size([3, 32, 32])
+    """
+
+    def __init__(self, pipeline: List[dict], key: str = 'img_strong') -> None:
+        self.pipeline = Compose(pipeline)
+        self.key = key
+
+    def transform(self, results: dict) -> Optional[dict]:
+        view = self.pipeline(copy.deepcopy(results))
+        if view is None:
+            return None
+        results[self.key] = PackInputs.format_input(view['img'])
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(pipeline={self.pipeline}, '
+                f'key={self.key!r})')

@@ -3,6 +3,7 @@ from .cakd import AttentionDiscriminator, CAKDDistiller, ViTTeacher
 from .classifier import build_classifier
 from .dih import DIHDistiller, DIHTeacher
 from .dih_finetuner import HeadFinetuner, HeadSelectHook
+from .mlkd import MLKDDistiller
 from .multi_teacher import MultiTeacherDistiller
 from .single_teacher import SingleTeacherDistiller
 from .taps import FeatureTaps
@@ -11,7 +12,8 @@ from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 __all__ = [
     'BaseDistiller', 'batch_labels', 'AttentionDiscriminator',
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
-    'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MultiTeacherDistiller',
+    'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MLKDDistiller',
+    'MultiTeacherDistiller',
     'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
     'TeacherSide', 'prepare_teacher'
 ]

@@ -39,7 +39,8 @@ from mmengine.model import BaseModel, BaseModule
 
 from mmkd.registry import CONNECTORS, DISTILL_LOSSES
 from mmkd.utils.checkpoint import load_model_weights
-from ..interfaces import DataInputs, MultiTermLoss, TeacherOwner
+from ..interfaces import (DataInputs, LossDictUpdate, MultiTermLoss,
+                          TeacherOwner)
 from .classifier import build_classifier
 from .taps import FeatureTaps, nearest
 from .teachers import TeacherSide
@@ -367,6 +368,19 @@ class BaseDistiller(TeacherOwner, BaseModel):
 
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
         return self.distill_step(inputs, data_samples)[0]
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """mmengine's train step; an optim wrapper that is a
+        :class:`~mmkd.models.interfaces.LossDictUpdate` (DOT) gets the loss
+        dict instead of the summed loss."""
+        if not isinstance(optim_wrapper, LossDictUpdate):
+            return super().train_step(data, optim_wrapper)
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        _, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_from_losses(losses)
+        return log_vars
 
     def predict(self, inputs: torch.Tensor, data_samples=None):
         """Predictions for validation and testing: the student's."""

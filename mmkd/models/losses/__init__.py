@@ -3,6 +3,7 @@ from .at import ATLoss
 from .cakd import CAKDLoss
 from .cc import CCLoss
 from .crd import CRDLoss
+from .ctkd import GlobalTemperature, InstanceTemperature
 from .dih import CohortKDLoss
 from .diswot import DisWOTRelationLoss, DisWOTSemanticLoss
 from .dist import DISTLoss
@@ -14,6 +15,7 @@ from .ickd import ICKDLoss
 from .kd import KDLoss
 from .kdsvd import KDSVDLoss
 from .mhkd import MHKDHeadLoss
+from .mlkd import MLKDLoss
 from .nst import NSTLoss
 from .pkt import PKTLoss
 from .rkd import RKDLoss
@@ -26,5 +28,6 @@ __all__ = [
     'DisWOTRelationLoss', 'DisWOTSemanticLoss', 'DISTLoss', 'DKDLoss',
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
-    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss'
+    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'GlobalTemperature',
+    'InstanceTemperature', 'MLKDLoss'
 ]

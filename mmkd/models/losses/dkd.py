@@ -1,10 +1,14 @@
 """Zhao et al., "Decoupled Knowledge Distillation", CVPR 2022."""
+from typing import Optional, Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mmkd.registry import DISTILL_LOSSES
 from ..interfaces import EpochAware
+from .ctkd import build_temperature
+from .utils import check_logit_stand, standardize_logits
 
 
 @DISTILL_LOSSES.register_module()
@@ -31,6 +35,17 @@ class DKDLoss(EpochAware, nn.Module):
     mmkd's default runtime) calls it before every epoch with
     ``runner.epoch + 1``, which applies the paper's schedule.
 
+    With ``logit_stand`` (LS, Sun et al. CVPR 2024) both logits are
+    Z-scored per sample (:func:`~mmkd.models.losses.utils.standardize_logits`)
+    before the division by ``tau``. LS's official code then multiplies
+    mdistiller's alpha and beta by its KD weight and sets ``tau`` to its
+    base temperature (e.g. ``alpha=9, beta=72, tau=2``; ``configs/ls``).
+
+    With ``temperature`` (CTKD, Li et al. AAAI 2023) a learnable module
+    gives ``tau`` at every forward instead of the fixed ``tau`` (global
+    ``[1]`` or per sample ``[N, 1]``), trained through a gradient-reversal
+    layer (``configs/ctkd``).
+
     Args:
         alpha (float): TCKD weight. Defaults to 1.0.
         beta (float): NCKD weight. Defaults to 8.0 (CIFAR-100; mdistiller
@@ -41,6 +56,12 @@ class DKDLoss(EpochAware, nn.Module):
         reduction (str): ``'batchmean'``, ``'sum'`` or ``'none'``
             (per-sample ``[N]``). Defaults to ``'batchmean'``.
         loss_weight (float): Weight ``w``. Defaults to 1.0.
+        logit_stand (bool | str): Logit standardization: False (off),
+            ``'code'`` (the official code's unbiased std + 1e-7; also
+            ``True``) or ``'paper'`` (population std). Defaults to False.
+        temperature (dict | nn.Module, optional): A learnable temperature
+            (CTKD) replacing ``tau``, e.g. ``dict(type='GlobalTemperature')``.
+            Defaults to None.
 
     Examples:
         >>> loss = DKDLoss()
@@ -58,7 +79,10 @@ class DKDLoss(EpochAware, nn.Module):
                  tau: float = 4.,
                  warmup_epochs: int = 20,
                  reduction: str = 'batchmean',
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 logit_stand: Union[bool, str] = False,
+                 temperature: Optional[Union[dict, nn.Module]] = None
+                 ) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'DKDLoss: tau must be positive, got {tau}.')
@@ -75,6 +99,9 @@ class DKDLoss(EpochAware, nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.warmup_factor = 1.0
+        self.logit_stand = check_logit_stand('DKDLoss', logit_stand)
+        self.temperature = None if temperature is None else \
+            build_temperature('DKDLoss', temperature)
 
     def set_epoch(self, epoch: int) -> None:
         """Set ``warmup_factor = min(epoch / warmup_epochs, 1)``.
@@ -124,11 +151,19 @@ class DKDLoss(EpochAware, nn.Module):
                 f'(int64 class indices), got {shape}; map gt_labels to '
                 "'gt_labels' and do not use mixup/cutmix soft labels.")
         gt_mask = F.one_hot(gt_labels, preds_S.shape[1]).bool()
-        log_b_s, log_o_s = self._parts(preds_S / self.tau, gt_mask)
-        log_b_t, log_o_t = self._parts(preds_T.detach() / self.tau, gt_mask)
+        preds_T = preds_T.detach()
+        if self.logit_stand is not None:
+            preds_S = standardize_logits(preds_S, self.logit_stand)
+            preds_T = standardize_logits(preds_T, self.logit_stand)
+        tau = self.tau if self.temperature is None else self.temperature(
+            preds_S, preds_T)
+        log_b_s, log_o_s = self._parts(preds_S / tau, gt_mask)
+        log_b_t, log_o_t = self._parts(preds_T / tau, gt_mask)
         tckd = (log_b_t.exp() * (log_b_t - log_b_s)).sum(dim=1)
         nckd = (log_o_t.exp() * (log_o_t - log_o_s)).sum(dim=1)
-        loss = (self.alpha * tckd + self.beta * nckd) * self.tau**2
+        tau_sq = tau**2 if self.temperature is None else \
+            (tau**2).reshape(-1)
+        loss = (self.alpha * tckd + self.beta * nckd) * tau_sq
         if self.reduction == 'batchmean':
             loss = loss.sum() / preds_S.shape[0]
         elif self.reduction == 'sum':

@@ -1,0 +1,18 @@
+# CTKD + LS (Sun et al. 2024's CTKD folder, scripts/run_cifar_distill.sh):
+# resnet56 teaches resnet20; loss = 0.1 CE + 9 tau^2 KL between the Z-scored
+# logits, with CTKD's learnable global temperature tau = 1 + 20 sigmoid(t)
+# through a gradient-reversal layer (weight 0 -> 1 by a cosine over 10
+# epochs); 240 epochs, SGD 0.05, lr x0.1 at 150/180/210, batch 64 on one GPU.
+# The teacher comes from configs/cifar_models/resnet56_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/resnet56_resnet20_cifar100.py',
+]
+model = dict(
+    student_loss_weight=0.1,
+    distill_losses=dict(
+        loss_kd=dict(type='KDLoss', loss_weight=9, logit_stand='code',
+                     temperature=dict(type='GlobalTemperature'),
+                     inputs=dict(preds_S='s_logits', preds_T='t_logits'))))

@@ -1,0 +1,20 @@
+# DKD + LS (Sun et al. 2024, logit standardization), the official code's
+# CIFAR-100 setting: resnet32x4 teaches resnet8x4; loss = 1.0 CE + warmup x
+# T^2 (9 TCKD + 72 NCKD) between the Z-scored logits: mdistiller's alpha = 1
+# and beta = 8 times LS's KD weight 9, base temperature T = 2 (its log
+# logs/DKD/dkd,resnet32x4,resnet8x4,2,9.txt); linear warm-up over 20 epochs;
+# 240 epochs, SGD 0.05, lr x0.1 at 150/180/210, batch 64 on one GPU. The
+# teacher comes from configs/cifar_models/resnet32x4_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/resnet32x4_resnet8x4_cifar100.py',
+]
+model = dict(
+    student_loss_weight=1.0,
+    distill_losses=dict(
+        loss_dkd=dict(type='DKDLoss', alpha=9.0, beta=72.0, tau=2,
+                      warmup_epochs=20, logit_stand='code',
+                      inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                                  gt_labels='gt_labels'))))

@@ -1,0 +1,18 @@
+# KD + LS (Sun et al. 2024, logit standardization), the official code's
+# CIFAR-100 setting: vgg13 teaches vgg8; loss = 0.1 CE + 9 x T^2 KL between
+# the Z-scored logits at base temperature T = 3 (its log
+# logs/KD/kd,vgg13,vgg8,3,9.txt); 240 epochs, SGD 0.05, lr x0.1 at
+# 150/180/210, batch 64 on one GPU. The teacher comes from
+# configs/cifar_models/vgg13_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/vgg13_vgg8_cifar100.py',
+]
+model = dict(
+    student_loss_weight=0.1,
+    distill_losses=dict(
+        loss_kd=dict(type='KDLoss', tau=3, loss_weight=9,
+                     logit_stand='code',
+                     inputs=dict(preds_S='s_logits', preds_T='t_logits'))))

@@ -1,0 +1,23 @@
+# MLKD + LS (Sun et al. 2024's mlkd configs, --logit-stand --base-temp 2 --kd-
+# weight 9): resnet110 teaches resnet32; 0.1 (CE weak + CE strong) +
+# MLKDLoss(tau=2, loss_weight=9, mode='code', logit_stand='code') on a weak
+# and a strong view; 480 epochs, SGD 0.025, lr x0.1 at 150/180/210, batch 64
+# on one GPU (LS's configs/cifar100/mlkd). The teacher comes from
+# configs/cifar_models/resnet110_1xb64_cifar100.py.
+_base_ = [
+    '../_base_/datasets/cifar100_weak-strong_bs64.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/distill/resnet110_resnet32_cifar100.py',
+]
+model = dict(
+    type='MLKDDistiller',
+    student_loss_weight=0.1,
+    distill_losses=dict(
+        loss_mlkd=dict(type='MLKDLoss', tau=2, loss_weight=9, mode='code',
+                       logit_stand='code',
+                       inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                                   preds_S_strong='s_logits_strong',
+                                   preds_T_strong='t_logits_strong'))))
+optim_wrapper = dict(optimizer=dict(lr=0.025))
+train_cfg = dict(max_epochs=480)
