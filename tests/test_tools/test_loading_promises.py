@@ -165,3 +165,44 @@ def test_hostile_checkpoint_is_refused_on_every_path(
     with pytest.raises(RuntimeError) as info:
         run_main(*args, monkeypatch=monkeypatch)
     _check_refused(info.value, marker, capsys)
+
+
+def test_config_errors_name_the_file(tmp_path, monkeypatch):
+    bad = tmp_path / 'bad_base.py'
+    bad.write_text('x = dict(\n')
+    top = tmp_path / 'top.py'
+    top.write_text("_base_ = ['bad_base.py']\ny = 1\n")
+    for tool in ('train.py', 'test.py'):
+        extra = (top, ) if tool == 'test.py' else ()  # any existing file
+        with pytest.raises(SystemExit) as info:
+            run_main(tool, top, *extra, monkeypatch=monkeypatch)
+        assert str(info.value) == (
+            f"config file {bad}, line 1: '(' was never closed; fix the "
+            'Python syntax there.')
+    with pytest.raises(SystemExit) as info:
+        run_main('train.py', tmp_path / 'nope.py', monkeypatch=monkeypatch)
+    assert str(info.value) == (
+        f"config {str(tmp_path / 'nope.py')!r} does not exist; check the "
+        'path (relative paths start at the directory you run the tool '
+        'from).')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks a CPU machine')
+def test_amp_without_gpu_fails_before_the_build(trained, tmp_path,
+                                                monkeypatch):
+    with pytest.raises(SystemExit) as info:
+        run_main('train.py', trained['kd_cfg'], '--amp', '--work-dir',
+                 tmp_path / 'w', monkeypatch=monkeypatch)
+    assert str(info.value) == ('--amp needs a GPU (mixed precision runs on '
+                               'CUDA/NPU/MLU devices) and this machine has '
+                               'none; drop --amp.')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_mmkd_message_is_printed_once(trained, tmp_path):
+    cfg = Config.fromfile(trained['kd_cfg'])
+    with pytest.raises(FileNotFoundError) as info:
+        MODELS.build(dict(cfg.model, teacher_ckpt=str(tmp_path / 'no.pth')))
+    # no chained inner copy of the same sentence under the wrapped one
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert str(info.value).startswith("model.teacher_ckpt: checkpoint '")
