@@ -206,3 +206,40 @@ def test_mmkd_message_is_printed_once(trained, tmp_path):
     # no chained inner copy of the same sentence under the wrapped one
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert str(info.value).startswith("model.teacher_ckpt: checkpoint '")
+
+
+def test_scope_prefixed_config_path_builds_as_a_teacher():
+    from mmkd.models.algorithms.classifier import build_classifier
+    model = build_classifier('mmpretrain::resnet/resnet18_8xb16_cifar10.py',
+                             'model.teacher')
+    assert type(model.backbone).__name__ == 'ResNet_CIFAR'
+    assert model.backbone.depth == 18 and model.head.num_classes == 10
+
+
+def test_exported_student_loads_in_mmpretrain_and_infers(
+        trained, tmp_path, monkeypatch):
+    import numpy as np
+    from mmengine.registry import DefaultScope
+    from mmpretrain.apis import ImageClassificationInferencer, init_model
+    from PIL import Image
+    dst = tmp_path / 'student.pth'
+    run_main('model_converters/export_student.py', trained['ckpt'], dst,
+             monkeypatch=monkeypatch)
+    cfg_path = str(tmp_path / 'student.py')
+    assert osp.isfile(cfg_path)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = init_model(cfg_path, str(dst), device='cpu')
+    full = load_checkpoint_file(trained['ckpt'])['state_dict']
+    state = model.state_dict()
+    assert set(state) == {k[8:] for k in full if k.startswith('student.')}
+    for key, value in state.items():
+        assert torch.equal(value, full['student.' + key]), key
+    image = tmp_path / 'img.png'
+    Image.fromarray(np.random.RandomState(0).randint(
+        0, 255, (32, 32, 3), dtype=np.uint8)).save(image)
+    inferencer = ImageClassificationInferencer(cfg_path, pretrained=str(dst),
+                                               device='cpu')
+    result = inferencer(str(image))[0]
+    assert len(result['pred_scores']) == 10
+    assert result['pred_label'] == int(np.argmax(result['pred_scores']))
+    assert abs(float(np.sum(result['pred_scores'])) - 1) < 1e-4
