@@ -131,7 +131,16 @@ def compute(model, inputs, labels):
 
 
 def plot_pair(mat_t, mat_s, title, path):
-    fig, axes = plt.subplots(1, 3, figsize=FIGSIZE, dpi=DPI)
+    fig = figure_pair(mat_t, mat_s, title)
+    fig.savefig(path, dpi=DPI)  # no bbox_inches: keep the size fixed
+    plt.close(fig)
+
+
+def figure_pair(mat_t, mat_s, title):
+    """Teacher, student and difference heat maps, each with its colour bar
+    (a constrained layout keeps every bar clear of the next panel)."""
+    fig, axes = plt.subplots(1, 3, figsize=FIGSIZE, dpi=DPI,
+                             layout='constrained')
     for ax, mat, name, cmap in zip(
             axes, (mat_t, mat_s, mat_t - mat_s),
             ('teacher', 'student', 'teacher - student'),
@@ -143,10 +152,9 @@ def plot_pair(mat_t, mat_s, title, path):
         else:
             im = ax.imshow(mat, cmap=cmap)
         ax.set_title(f'{name}  {mat.shape[0]}x{mat.shape[1]}')
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        fig.colorbar(im, ax=ax, shrink=0.8)
     fig.suptitle(title)
-    fig.savefig(path, dpi=DPI)  # no bbox_inches: keep the size fixed
-    plt.close(fig)
+    return fig
 
 
 def main():
