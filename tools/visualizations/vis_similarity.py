@@ -35,6 +35,7 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmkd  # noqa: F401,E402
+from mmkd.datasets import class_balanced_order  # noqa: E402
 from mmkd.registry import DATASETS, MODELS  # noqa: E402
 from mmkd.search.proxies.base import classifier_fc, forward_parts  # noqa
 from mmkd.search.proxies.diswot import (pool_channels,  # noqa: E402
@@ -86,8 +87,8 @@ def build_distiller(args):
 
 
 def load_batch(cfg, model, num_images):
-    """``(inputs, labels, raw uint8 CHW images, class names)`` of the first
-    ``num_images`` test images."""
+    """``(inputs, labels, raw uint8 CHW images, class names)`` of
+    ``num_images`` test images taken round robin over the classes."""
     val = cfg.get('val_dataloader') or {}
     ds_cfg = val.get('dataset')
     if ds_cfg is None:
@@ -98,7 +99,10 @@ def load_batch(cfg, model, num_images):
     if len(dataset) < num_images:
         raise SystemExit(f'--num-images={num_images} but the dataset has '
                          f'{len(dataset)} images; ask for fewer.')
-    data = pseudo_collate([dataset[i] for i in range(num_images)])
+    # round robin over the classes: the first images of a class-sorted set
+    # would all be airplanes
+    order = class_balanced_order(dataset.get_gt_labels())[:num_images]
+    data = pseudo_collate([dataset[i] for i in order])
     raw = [img.clone() for img in data['inputs']]
     data = model.data_preprocessor(data, False)
     labels = torch.cat([s.gt_label for s in data['data_samples']])
