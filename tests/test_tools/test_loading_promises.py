@@ -146,13 +146,17 @@ def _check_refused(error, marker, capsys):
 
 
 @pytest.mark.parametrize('how', ['test', 'resume', 'load_from',
-                                 'teacher_ckpt', 'student_ckpt', 'export'])
+                                 'teacher_ckpt', 'student_ckpt', 'export',
+                                 'visual'])
 def test_hostile_checkpoint_is_refused_on_every_path(
         how, trained, hostile, tmp_path, monkeypatch, capsys):
     path, marker = hostile
     work = tmp_path / 'w'
     if how == 'test':
         args = ('test.py', trained['kd_cfg'], path, '--work-dir', work)
+    elif how == 'visual':
+        args = ('visualizations/vis_similarity.py', trained['kd_cfg'],
+                '--teacher-ckpt', path, '--out-dir', tmp_path / 'vis')
     elif how == 'export':
         args = ('model_converters/export_student.py', path, tmp_path / 'o')
     elif how == 'resume':
