@@ -11,13 +11,13 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import mmkd  # noqa: F401  (allow-lists checkpoint types for weights_only)
 from mmkd.engine import format_summary, run_pipeline
 from mmkd.engine.runner import shutdown_distributed
 from mmkd.registry import RUNNERS
-from mmkd.utils.config_checks import check_data_paths
+from mmkd.utils.config_checks import check_data_paths, read_config
 
 
 def parse_args(args=None):
@@ -66,7 +66,16 @@ def main():
     # custom_imports (plugins) resolve from the directory the tool runs in
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except (FileNotFoundError, SyntaxError) as e:
+        raise SystemExit(str(e))
+    if args.amp:
+        from mmengine.device import get_device
+        if get_device() == 'cpu':
+            raise SystemExit('--amp needs a GPU (mixed precision runs on '
+                             'CUDA/NPU/MLU devices) and this machine has '
+                             'none; drop --amp.')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -88,9 +97,19 @@ def main():
 
     cfg.merge_from_dict(cli_overrides(args))
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        if osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            cfg.resume = True
+            cfg.load_from = None
+        else:
+            # mmengine would start from scratch without a word
+            print(f'[mmkd] warning: --resume found no checkpoint in '
+                  f'{cfg.work_dir} (no last_checkpoint file); training '
+                  'starts from scratch.', file=sys.stderr, flush=True)
     elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume {args.resume!r} does not exist; '
+                             'give an existing checkpoint, or --resume '
+                             'alone for the latest one in the work dir.')
         cfg.resume = True
         cfg.load_from = args.resume
     check_data_paths(cfg)

@@ -13,6 +13,25 @@ BUNDLED_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'data',
 REBUILD_COMMAND = 'python tools/dataset_converters/make_cifar10_mini.py'
 
 
+def class_balanced_order(labels: Sequence[int]) -> List[int]:
+    """Indices of ``labels`` taken round robin over the classes (each class
+    in stored order), so that any prefix holds every class equally, give
+    or take one image.
+
+    Examples:
+        >>> class_balanced_order([0, 0, 0, 1, 1, 2])
+        [0, 3, 5, 1, 4, 2]
+    """
+    by_class = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(int(label), []).append(index)
+    queues = [by_class[c] for c in sorted(by_class)]
+    order = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        order.extend(q[rank] for q in queues if rank < len(q))
+    return order
+
+
 @DATASETS.register_module()
 class CIFAR10Mini(BaseDataset):
     """The CIFAR-10 subset bundled with mmkd, for offline demos and tests.
@@ -20,6 +39,10 @@ class CIFAR10Mini(BaseDataset):
     ``mmkd/datasets/data/cifar10_mini.npz`` holds the first 500 train and the
     first 300 test images of every class (by file name) of the JPEG copy of
     CIFAR-10 (Krizhevsky, 2009): 5,000 train and 3,000 test images, 32x32.
+    The file stores them sorted by class; an integer ``indices=N`` (the
+    shortcut for smoke runs) takes ``N`` images round robin over the classes
+    (:func:`class_balanced_order`), so it holds every class equally, and so
+    does any prefix of it. A list of indices keeps its stored meaning.
     See ``mmkd/datasets/data/README.md`` for the provenance and
     ``tools/dataset_converters/make_cifar10_mini.py`` for the rebuild.
 
@@ -122,6 +145,16 @@ class CIFAR10Mini(BaseDataset):
                     gt_label=label,
                     img_path=name))
         return data_list
+
+    def _get_unserialized_subset(self, indices) -> list:
+        """An integer ``indices`` takes the first (or last) images of the
+        class-balanced order, not of the class-sorted file."""
+        if isinstance(indices, int):
+            order = class_balanced_order(
+                [info['gt_label'] for info in self.data_list])
+            order = order[:indices] if indices >= 0 else order[indices:]
+            return [self.data_list[i] for i in order]
+        return super()._get_unserialized_subset(indices)
 
     def extra_repr(self) -> List[str]:
         """The extra repr information of the dataset."""

@@ -13,6 +13,8 @@ no optimiser (a search trains nothing).
 """
 import logging
 import os
+import re
+from collections import OrderedDict
 
 import torch
 import torch.distributed as torch_dist
@@ -22,9 +24,11 @@ from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
                             is_model_wrapper)
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mmkd.models.interfaces import LossDictUpdate, OwnTrainStep
 from mmkd.registry import MODEL_WRAPPERS, OPTIM_WRAPPERS, RUNNERS
+from mmkd.utils.checkpoint import check_state_fits, load_checkpoint_file
 
 
 def init_cpu_process_group() -> None:
@@ -53,6 +57,56 @@ class KDRunner(Runner):
     is a ``LossDictUpdate`` (DOT), which needs the distiller's
     ``train_step``.
     """
+
+    def load_checkpoint(self, filename: str, map_location='cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module\.', '')]):
+        """Load ``filename`` into the model, strictly, with mmkd's messages.
+
+        Used by ``load_from``, ``--resume`` and ``tools/test.py``. The file
+        is read with ``weights_only=True`` (a pickle that could run code is
+        refused with one sentence). Every model key must be in the
+        checkpoint with the same shape, and no checkpoint key may be left
+        over: otherwise a ``RuntimeError`` names the mismatched parameters
+        before anything trains or is evaluated (mmengine would only warn,
+        then fail at the first optimizer step or report a random model's
+        accuracy). A distiller checkpoint (``student.*``/``teacher.*``
+        keys) given to a plain classifier config loads its student part.
+        ``strict`` is ignored: loading is always strict.
+        """
+        field = '--resume' if self._resume else 'load_from'
+        if map_location == 'default':
+            map_location = 'cpu'
+        checkpoint = load_checkpoint_file(filename, map_location=map_location)
+        if not isinstance(checkpoint, dict):
+            raise RuntimeError(f'{field}: {filename!r} holds a '
+                               f'{type(checkpoint).__name__}, not a '
+                               'checkpoint dict.')
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        state = checkpoint.get('state_dict', checkpoint)
+        for pattern, repl in revise_keys:
+            state = OrderedDict(
+                (re.sub(pattern, repl, k), v) for k, v in state.items())
+        own = model.state_dict()
+        if (not any(k.startswith('student.') for k in own)
+                and any(k.startswith('student.') for k in state)
+                and not set(own) & set(state)):
+            # a distiller checkpoint tested with the student's own config
+            state = OrderedDict((k[len('student.'):], v)
+                                for k, v in state.items()
+                                if k.startswith('student.'))
+            self.logger.info(f'{filename} is a distiller checkpoint: '
+                             'loading its student.* weights into the model.')
+        check_state_fits(model, state, filename, field,
+                         type(model).__name__)
+        checkpoint = dict(checkpoint, state_dict=state)
+        _load_checkpoint_to_model(model, checkpoint, strict=True,
+                                  revise_keys=[])
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
 
     def setup_env(self, env_cfg: dict) -> None:
         if (self.distributed and not is_distributed()

@@ -16,6 +16,7 @@ refuses everything else. A checkpoint with any other type still fails, with
 torch's message naming the type.
 """
 import collections
+import contextlib
 import os
 import pickle
 from typing import Dict, Optional
@@ -25,6 +26,38 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 _REGISTERED = False
+_LOADED_LATER = []
+
+
+@contextlib.contextmanager
+def weights_loaded_later():
+    """Models built inside expect every weight from a checkpoint loaded
+    after the build (``tools/test.py``, a pipeline's up-front checks): a
+    ``teacher_ckpt`` set to None then says so instead of warning that the
+    teacher is random."""
+    _LOADED_LATER.append(True)
+    try:
+        yield
+    finally:
+        _LOADED_LATER.pop()
+
+
+def is_loaded_later() -> bool:
+    """True inside :func:`weights_loaded_later`."""
+    return bool(_LOADED_LATER)
+
+
+def drop_checkpoint_fields(model_cfg):
+    """A copy of a model config with every ``ckpt``/``*_ckpt`` set to None
+    (recursively), for a model whose weights come from one checkpoint."""
+    if isinstance(model_cfg, dict):
+        return type(model_cfg)(
+            (k, None if isinstance(k, str) and (k == 'ckpt' or k.endswith(
+                '_ckpt')) else drop_checkpoint_fields(v))
+            for k, v in model_cfg.items())
+    if isinstance(model_cfg, (list, tuple)):
+        return type(model_cfg)(drop_checkpoint_fields(v) for v in model_cfg)
+    return model_cfg
 
 
 def _history_buffer_getattr(obj, name):
@@ -91,17 +124,22 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
         reason = _unpickler_reason(e)
         if any(k in reason for k in ('GLOBAL', 'global', 'allowlist',
                                      'Can only build')):
+            # ``from None``: torch's own text advises weights_only=False,
+            # which would run the payload; it must not reach the user.
             raise RuntimeError(
                 f'checkpoint {path!r} holds objects that mmkd does not load '
-                f'with weights_only=True ({reason}); save a plain state dict '
-                'instead.') from e
+                f'with weights_only=True ({reason}), and mmkd refuses it on '
+                'purpose because unpickling them could run code; load only '
+                'checkpoints written by mmengine/mmkd or plain state '
+                'dicts.') from None
         raise RuntimeError(f'checkpoint {path!r} cannot be read ({reason}): '
                            'the file is corrupt or not a torch checkpoint; '
-                           're-download or re-train it.') from e
+                           're-download or re-train it.') from None
     except Exception as e:  # truncated zip, not a torch file, ...
-        raise RuntimeError(f'checkpoint {path!r} cannot be read ({e}): the '
-                           'file is corrupt or not a torch checkpoint; '
-                           're-download or re-train it.') from e
+        reason = _unpickler_reason(e)
+        raise RuntimeError(f'checkpoint {path!r} cannot be read ({reason}): '
+                           'the file is corrupt or not a torch checkpoint; '
+                           're-download or re-train it.') from None
 
 
 def _unpickler_reason(error: Exception) -> str:
@@ -158,7 +196,8 @@ def load_model_weights(model: torch.nn.Module, path: str, role: str,
     try:
         checkpoint = load_checkpoint_file(path)
     except (FileNotFoundError, RuntimeError) as e:
-        raise type(e)(f'{field}: {e}') from e
+        # mmkd's message once, not inner and wrapped
+        raise type(e)(f'{field}: {e}') from None
     state = extract_state_dict(checkpoint, prefix='student.')
     state = {k[7:] if k.startswith('module.') else k: v
              for k, v in state.items()}
@@ -176,6 +215,20 @@ def load_state_strict(module: torch.nn.Module, state: Dict[str, torch.Tensor],
         path (str): The checkpoint file, for messages.
         field (str): The config field that named the file.
         role (str): What ``module`` is (``'teacher'``, ``'head1 on ...'``).
+    """
+    check_state_fits(module, state, path, field, role)
+    module.load_state_dict(state, strict=True)
+
+
+def check_state_fits(module: torch.nn.Module, state: Dict[str, torch.Tensor],
+                     path: str, field: str, role: str) -> None:
+    """Raise unless ``state`` has exactly ``module``'s keys and shapes.
+
+    Args: as :func:`load_state_strict`.
+
+    Raises:
+        RuntimeError: Naming the field, the file and the first mismatched
+            keys (or the first key whose shape differs).
     """
     own = module.state_dict()
     for key, value in state.items():
@@ -195,4 +248,3 @@ def load_state_strict(module: torch.nn.Module, state: Dict[str, torch.Tensor],
             f'{len(missing)} missing keys {missing[:5]}, {len(unexpected)} '
             f'unexpected keys {unexpected[:5]}; check that the {role} config '
             'matches the architecture the checkpoint was trained with.')
-    module.load_state_dict(state, strict=True)

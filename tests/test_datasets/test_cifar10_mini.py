@@ -144,3 +144,17 @@ def test_missing_file(tmp_path):
     missing = str(tmp_path / 'absent.npz')
     with pytest.raises(FileNotFoundError, match='make_cifar10_mini.py'):
         CIFAR10Mini(data_file=missing)
+
+
+def test_integer_indices_give_every_class_equally():
+    from mmkd.datasets import class_balanced_order
+    assert class_balanced_order([0, 0, 0, 1, 1, 2]) == [0, 3, 5, 1, 4, 2]
+    dataset = CIFAR10Mini(split='test', indices=25)
+    labels = [dataset.get_data_info(i)['gt_label'] for i in range(25)]
+    # any prefix is balanced: 0..9, 0..9, 0..4
+    assert labels == list(range(10)) * 2 + list(range(5))
+    assert dataset.get_data_info(10)['img_path'] == 'test/airplane/0001.jpg'
+    # a list keeps its stored meaning (the file is sorted by class)
+    listed = CIFAR10Mini(split='test', indices=[0, 300, 2999])
+    assert [listed.get_data_info(i)['gt_label'] for i in range(3)] == \
+        [0, 1, 9]

@@ -11,11 +11,11 @@ from mmkd.utils.checkpoint import load_checkpoint_file
 from test_engine._tiny_configs import write_config
 
 
-def _pipeline(tmp_path, kd_epochs=1):
+def _pipeline(tmp_path, kd_epochs=1, n_train=64):
     write_config(tmp_path / 'teacher.py', work_dir=tmp_path / 'unused',
-                 epochs=1)
+                 epochs=1, n_train=n_train)
     write_config(tmp_path / 'kd.py', work_dir=tmp_path / 'unused',
-                 distill=True, epochs=kd_epochs)
+                 distill=True, epochs=kd_epochs, n_train=n_train)
     # the tiny KD teacher is wider than the tiny classifier: make the
     # teacher stage train that architecture
     text = (tmp_path / 'teacher.py').read_text().replace(
@@ -93,3 +93,48 @@ def test_missing_stage_config_fails_before_any_stage_runs(tmp_path):
                        "'missing.py' not found"):
         run_pipeline(cfg, runner_type='KDRunner', log=lambda x: None)
     assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('option, value, message', [
+    ('model.distill_losses.loss_kd.type', 'KDLos', "KDLos"),
+    ('model.taps.s_feat', 'student.backbone.layer9',
+     'student.backbone.layer9'),
+    ('train_dataloader.dataset.data_file', '/nonexistent/mini.npz',
+     "train_dataloader.dataset.data_file='/nonexistent/mini.npz' does not "
+     'exist'),
+])
+def test_last_stage_is_built_before_the_first_trains(tmp_path, option, value,
+                                                      message):
+    cfg = _pipeline(tmp_path)
+    cfg.stages[1]['cfg_options'][option] = value
+    with pytest.raises(Exception) as info:
+        run_pipeline(cfg, runner_type='KDRunner', log=lambda x: None)
+    text = info.value.args[0]  # KeyError's str() adds quotes
+    assert text.startswith("stage 'kd': ") and message in text
+    assert not (tmp_path / 'work' / 'teacher').exists()
+
+
+def test_rerun_with_other_settings_is_refused_naming_the_change(tmp_path):
+    cfg = _pipeline(tmp_path, n_train=16)
+    run_pipeline(cfg, runner_type='KDRunner', log=lambda x: None)
+    logs = []
+    again = run_pipeline(cfg, runner_type='KDRunner', log=logs.append)
+    assert all(s['skipped'] for s in again)
+    with pytest.raises(RuntimeError) as info:
+        run_pipeline(cfg, {'train_cfg.max_epochs': 3},
+                     runner_type='KDRunner', log=logs.append)
+    assert str(info.value).startswith(
+        f"stage 'teacher' in {tmp_path / 'work' / 'teacher'} finished with "
+        'other settings (train_cfg.max_epochs: 1 -> 3): to run it again')
+    # the last stage alone changed: the teacher is kept, kd is refused
+    cfg.stages[1]['cfg_options']['model.distill_losses.loss_kd.tau'] = 2
+    with pytest.raises(RuntimeError, match=r"stage 'kd' .* finished with "
+                       r'other settings \(model.distill_losses.loss_kd.tau: '
+                       r'4 -> 2\)'):
+        run_pipeline(cfg, runner_type='KDRunner', log=logs.append)
+    # a finished stage after one that must run again is refused too
+    import shutil
+    shutil.rmtree(tmp_path / 'work' / 'teacher')
+    with pytest.raises(RuntimeError, match="stage 'kd' finished but the "
+                       "earlier stage 'teacher' has not"):
+        run_pipeline(cfg, runner_type='KDRunner', log=logs.append)

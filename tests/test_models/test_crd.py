@@ -196,7 +196,10 @@ def test_crd_dataset_exact_and_relax_modes():
     plain = CRDDataset(exact.dataset, is_sample=False)
     assert 'contrast_idx' not in plain[0]['data_samples']
     with pytest.raises(ValueError, match='one class'):
-        CRDDataset(dict(type='CIFAR10Mini', indices=8), nce_k=4)
+        # the first 8 stored images: all airplanes (an integer indices=8
+        # would be class-balanced)
+        CRDDataset(dict(type='CIFAR10Mini', indices=list(range(8))),
+                   nce_k=4)
 
 
 def _config_text(work_dir, wrap=True, num_data=64):

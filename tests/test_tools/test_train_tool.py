@@ -169,11 +169,23 @@ def test_quickstart_command_short_schedule(tmp_path):
         'teacher', 'student_alone', 'student_kd']
     for name in ('teacher', 'student_alone', 'student_kd'):
         assert (tmp_path / name / 'stage_done.json').is_file()
-    # run again: every stage is skipped
+    # run again with the same options: every stage is skipped
+    options = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+               'param_scheduler.T_max=1',
+               'train_dataloader.dataset.indices=64',
+               'val_dataloader.dataset.indices=64']
     proc = run_tool(
         'tools/train.py',
         'configs/quickstart/pipeline_kd_resnet20_resnet8-w8_cifar10mini.py',
-        '--work-dir', str(tmp_path), '--cfg-options',
-        'train_cfg.max_epochs=1', 'param_scheduler.T_max=1')
+        '--work-dir', str(tmp_path), '--cfg-options', *options)
     assert proc.returncode == 0
     assert proc.stdout.count('already finished') == 3
+    # the real command after the smoke run: refused, naming the change
+    proc = run_tool(
+        'tools/train.py',
+        'configs/quickstart/pipeline_kd_resnet20_resnet8-w8_cifar10mini.py',
+        '--work-dir', str(tmp_path))
+    assert proc.returncode != 0
+    assert "stage 'teacher'" in proc.stderr
+    assert 'finished with other settings' in proc.stderr
+    assert 'train_cfg.max_epochs: 1 -> 15' in proc.stderr

@@ -99,3 +99,23 @@ def test_get_complexity(runs):
         19954 / 272474, abs=1e-4)
     assert float(rows['student/teacher'][1]) == pytest.approx(
         f_s / f_t, abs=1e-4)
+
+
+def test_similarity_colour_bars_clear_the_next_panel(monkeypatch):
+    import torch
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, 'tools',
+                                             'visualizations'))
+    import vis_similarity
+    mats = torch.rand(32, 32), torch.rand(32, 32)
+    fig = vis_similarity.figure_pair(*mats, 'title')
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels, bars = fig.axes[:3], fig.axes[3:]
+    assert len(bars) == 3
+    for bar, right in zip(bars[:2], panels[1:]):
+        # the bar with its tick labels ends left of the next panel's labels
+        assert bar.get_tightbbox(renderer).x1 < \
+            right.get_tightbbox(renderer).x0
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width

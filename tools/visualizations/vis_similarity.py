@@ -35,6 +35,7 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmkd  # noqa: F401,E402
+from mmkd.datasets import class_balanced_order  # noqa: E402
 from mmkd.registry import DATASETS, MODELS  # noqa: E402
 from mmkd.search.proxies.base import classifier_fc, forward_parts  # noqa
 from mmkd.search.proxies.diswot import (pool_channels,  # noqa: E402
@@ -86,8 +87,8 @@ def build_distiller(args):
 
 
 def load_batch(cfg, model, num_images):
-    """``(inputs, labels, raw uint8 CHW images, class names)`` of the first
-    ``num_images`` test images."""
+    """``(inputs, labels, raw uint8 CHW images, class names)`` of
+    ``num_images`` test images taken round robin over the classes."""
     val = cfg.get('val_dataloader') or {}
     ds_cfg = val.get('dataset')
     if ds_cfg is None:
@@ -98,7 +99,10 @@ def load_batch(cfg, model, num_images):
     if len(dataset) < num_images:
         raise SystemExit(f'--num-images={num_images} but the dataset has '
                          f'{len(dataset)} images; ask for fewer.')
-    data = pseudo_collate([dataset[i] for i in range(num_images)])
+    # round robin over the classes: the first images of a class-sorted set
+    # would all be airplanes
+    order = class_balanced_order(dataset.get_gt_labels())[:num_images]
+    data = pseudo_collate([dataset[i] for i in order])
     raw = [img.clone() for img in data['inputs']]
     data = model.data_preprocessor(data, False)
     labels = torch.cat([s.gt_label for s in data['data_samples']])
@@ -131,7 +135,16 @@ def compute(model, inputs, labels):
 
 
 def plot_pair(mat_t, mat_s, title, path):
-    fig, axes = plt.subplots(1, 3, figsize=FIGSIZE, dpi=DPI)
+    fig = figure_pair(mat_t, mat_s, title)
+    fig.savefig(path, dpi=DPI)  # no bbox_inches: keep the size fixed
+    plt.close(fig)
+
+
+def figure_pair(mat_t, mat_s, title):
+    """Teacher, student and difference heat maps, each with its colour bar
+    (a constrained layout keeps every bar clear of the next panel)."""
+    fig, axes = plt.subplots(1, 3, figsize=FIGSIZE, dpi=DPI,
+                             layout='constrained')
     for ax, mat, name, cmap in zip(
             axes, (mat_t, mat_s, mat_t - mat_s),
             ('teacher', 'student', 'teacher - student'),
@@ -143,10 +156,9 @@ def plot_pair(mat_t, mat_s, title, path):
         else:
             im = ax.imshow(mat, cmap=cmap)
         ax.set_title(f'{name}  {mat.shape[0]}x{mat.shape[1]}')
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        fig.colorbar(im, ax=ax, shrink=0.8)
     fig.suptitle(title)
-    fig.savefig(path, dpi=DPI)  # no bbox_inches: keep the size fixed
-    plt.close(fig)
+    return fig
 
 
 def main():

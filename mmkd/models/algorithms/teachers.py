@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from mmkd.utils.checkpoint import load_model_weights
+from mmkd.utils.checkpoint import is_loaded_later, load_model_weights
 from .classifier import build_classifier
 
 __all__ = ['TeacherSide', 'Teacher', 'Teachers', 'prepare_teacher']
@@ -41,6 +41,8 @@ def prepare_teacher(teacher: nn.Module,
             load_model_weights(teacher, ckpt, 'teacher', field)
         else:
             loader(ckpt)
+    elif is_loaded_later():
+        teacher.init_weights()
     else:
         teacher.init_weights()
         print_log(
