@@ -127,16 +127,26 @@ class DisWOT(BaseProxy):
         """(fc gradient [K, C] or None, relation matrix [N, N] or None)."""
         fc = classifier_fc(model, field) if self.semantic else None
         model.train()
-        with torch.enable_grad():
-            feat, logits = forward_parts(model, inputs, self.feat_index)
-            g = None
-            if self.semantic:
-                if self.use_grad:
-                    loss = F.cross_entropy(logits, labels)
-                    g = torch.autograd.grad(loss, fc.weight)[0]
-                else:
-                    g = fc.weight
-                g = g.detach()
+        # only dL/dW_fc is needed: the backbone runs without an autograd
+        # graph (the same numbers, less time and memory)
+        needs_grad = {p: p.requires_grad for p in model.parameters()}
+        for p in needs_grad:
+            p.requires_grad_(self.semantic and self.use_grad
+                             and p is fc.weight)
+        try:
+            with torch.enable_grad():
+                feat, logits = forward_parts(model, inputs, self.feat_index)
+                g = None
+                if self.semantic:
+                    if self.use_grad:
+                        loss = F.cross_entropy(logits, labels)
+                        g = torch.autograd.grad(loss, fc.weight)[0]
+                    else:
+                        g = fc.weight
+                    g = g.detach()
+        finally:
+            for p, flag in needs_grad.items():
+                p.requires_grad_(flag)
         rel = relation_matrix(feat.detach()) if self.relation else None
         return g, rel
 
