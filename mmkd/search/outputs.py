@@ -63,6 +63,17 @@ def write_best_config(work_dir: str, template: str, best: dict,
     return path
 
 
+def score_range(generations: List[dict]) -> Optional[tuple]:
+    """The plot's y-range: the finite scores' range padded by 5% (None
+    without a finite score)."""
+    finite = [s for g in generations for s in g['scores'] if math.isfinite(s)]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
+    pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
+    return low - pad, high + pad
+
+
 def plot_search(generations: List[dict], path: str, title: str = '') -> str:
     """Scores of each generation (dots) and the best so far (line); the
     y-range is the finite scores' range plus 5%."""
@@ -71,19 +82,16 @@ def plot_search(generations: List[dict], path: str, title: str = '') -> str:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
     fig, ax = plt.subplots(figsize=(6, 4))
-    finite_all = []
     for g in generations:
         finite = [s for s in g['scores'] if math.isfinite(s)]
-        finite_all += finite
         ax.scatter([g['generation']] * len(finite), finite, s=8, c='0.6')
     best = [(g['generation'], g['best_score']) for g in generations
             if math.isfinite(g['best_score'])]
     ax.plot([b[0] for b in best], [b[1] for b in best], 'r-o', ms=3,
             label='best so far')
-    if finite_all:
-        low, high = min(finite_all), max(finite_all)
-        pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
-        ax.set_ylim(low - pad, high + pad)
+    y_range = score_range(generations)
+    if y_range is not None:
+        ax.set_ylim(*y_range)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel('generation')
     ax.set_ylabel('score (higher is better)')

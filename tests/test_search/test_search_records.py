@@ -178,3 +178,17 @@ def test_train_template_is_relative_to_the_config_that_sets_it(tmp_path):
         resolve_config_path('./nope.py', str(child), keys)
     assert str(tmp_path / 'elsewhere' / 'nope.py') in str(err.value)
     assert 'relative to the config file that sets it' in str(err.value)
+
+
+def test_the_search_plot_spans_the_scores_it_shows(tmp_path):
+    from mmkd.search.outputs import plot_search, score_range
+    generations = [
+        dict(generation=0, scores=[-0.5, -float('inf'), -0.3],
+             best_score=-0.3),
+        dict(generation=1, scores=[-0.1], best_score=-0.1)]
+    low, high = score_range(generations)
+    assert low == pytest.approx(-0.52) and high == pytest.approx(-0.08)
+    assert score_range([dict(generation=0, scores=[-float('inf')],
+                             best_score=-float('inf'))]) is None
+    path = plot_search(generations, str(tmp_path / 'p.png'))
+    assert osp.getsize(path) > 1000
