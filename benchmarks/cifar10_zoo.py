@@ -16,7 +16,8 @@ feature loss; KD: 0.1 CE + 0.9 KL, T = 4). Methods that need a second
 training stage (AB, FT, FSP) or equal widths (KD-SVD) are not in this
 one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
 to the schedule (1 of 15 epochs), and so is CTKD's 10-of-240-epoch
-curriculum. DOT needs plain (not Nesterov) SGD momentum, so it has no row
+curriculum. ``--methods dml`` trains two such students with deep mutual
+learning (no teacher) and reports the first. DOT needs plain (not Nesterov) SGD momentum, so it has no row
 on this Nesterov schedule; MLKD needs a second, strongly augmented view.
 
 Prints a table (top-1, difference to the student alone, wall time) and
@@ -128,6 +129,11 @@ METHODS = {
 def method_config(name, args):
     if name == 'student':
         cfg = Config.fromfile(ALONE_CFG)
+    elif name == 'dml':
+        # two students of the same kind learn from each other, no teacher
+        cfg = Config.fromfile(ALONE_CFG)
+        peer = cfg.model.to_dict()
+        cfg.model = dict(type='DMLDistiller', peers=dict(a=peer, b=peer))
     else:
         cfg = Config.fromfile(KD_CFG)
         spec = copy.deepcopy(METHODS[name])
@@ -185,7 +191,7 @@ def main():
     parser.add_argument('--teacher-ckpt', required=True,
                         help='ResNet-20 teacher trained on the same data')
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
-                        choices=list(METHODS))
+                        choices=list(METHODS) + ['dml'])
     parser.add_argument('--epochs', type=int, default=15)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--data-file', default=None)

@@ -8,6 +8,7 @@ from .dih import CohortKDLoss
 from .diswot import DisWOTRelationLoss, DisWOTSemanticLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
+from .dml import PeerCELoss
 from .fitnets import HintLoss
 from .fsp import FSPLoss
 from .ft import FTLoss, ParaphraserReconstructionLoss
@@ -29,5 +30,5 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'GlobalTemperature',
-    'InstanceTemperature', 'MLKDLoss'
+    'InstanceTemperature', 'MLKDLoss', 'PeerCELoss'
 ]
