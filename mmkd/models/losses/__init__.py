@@ -23,6 +23,7 @@ from .rkd import RKDLoss
 from .sp import SPLoss
 from .tofd import TOFDLoss
 from .vid import VIDLoss
+from .wkd import WKDLogitLoss
 
 __all__ = [
     'ABLoss', 'ATLoss', 'CAKDLoss', 'CCLoss', 'CRDLoss', 'CohortKDLoss',
@@ -30,5 +31,5 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'GlobalTemperature',
-    'InstanceTemperature', 'MLKDLoss', 'PeerCELoss'
+    'InstanceTemperature', 'MLKDLoss', 'PeerCELoss', 'WKDLogitLoss'
 ]
