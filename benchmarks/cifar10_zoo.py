@@ -15,7 +15,10 @@ Losses use RepDistiller's weights (feature methods: CE 1.0 plus the
 feature loss; KD: 0.1 CE + 0.9 KL, T = 4). Methods that need a second
 training stage (AB, FT, FSP) or equal widths (KD-SVD) are not in this
 one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
-to the schedule (1 of 15 epochs).
+to the schedule (1 of 15 epochs), and so is CTKD's 10-of-240-epoch
+curriculum. ``--methods dml`` trains two such students with deep mutual
+learning (no teacher) and reports the first. DOT needs plain (not Nesterov) SGD momentum, so it has no row
+on this Nesterov schedule; MLKD needs a second, strongly augmented view.
 
 Prints a table (top-1, difference to the student alone, wall time) and
 writes it to ``<work-dir>/results.json``. Each method's result is kept in
@@ -104,12 +107,33 @@ METHODS = {
     'nst': dict(distill_losses={
         f'loss_nst_{i}': feats('NSTLoss', 50, f's{i}', f't{i}')
         for i in (1, 2, 3)}),
+    # LS (configs/ls): 0.1 CE + 9 KL of Z-scored logits, T = 2
+    'ls-kd': dict(student_loss_weight=0.1, distill_losses=dict(loss_kd=dict(
+        type='KDLoss', tau=2, loss_weight=9, logit_stand='code',
+        inputs=dict(preds_S='s_logits', preds_T='t_logits')))),
+    # DKD + LS with the official default pair's weights (alpha 9, beta 72)
+    'ls-dkd': dict(distill_losses=dict(loss_dkd=dict(
+        type='DKDLoss', alpha=9., beta=72., tau=2., warmup_epochs=1,
+        logit_stand='code',
+        inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                    gt_labels='gt_labels')))),
+    # CTKD (configs/ctkd) on KD; its 10-of-240-epoch curriculum scaled
+    # to 1 of 15, like DKD's warm-up
+    'ctkd': dict(student_loss_weight=0.1, distill_losses=dict(loss_kd=dict(
+        type='KDLoss', loss_weight=0.9,
+        temperature=dict(type='GlobalTemperature', curriculum_epochs=1),
+        inputs=dict(preds_S='s_logits', preds_T='t_logits')))),
 }
 
 
 def method_config(name, args):
     if name == 'student':
         cfg = Config.fromfile(ALONE_CFG)
+    elif name == 'dml':
+        # two students of the same kind learn from each other, no teacher
+        cfg = Config.fromfile(ALONE_CFG)
+        peer = cfg.model.to_dict()
+        cfg.model = dict(type='DMLDistiller', peers=dict(a=peer, b=peer))
     else:
         cfg = Config.fromfile(KD_CFG)
         spec = copy.deepcopy(METHODS[name])
@@ -167,7 +191,7 @@ def main():
     parser.add_argument('--teacher-ckpt', required=True,
                         help='ResNet-20 teacher trained on the same data')
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
-                        choices=list(METHODS))
+                        choices=list(METHODS) + ['dml'])
     parser.add_argument('--epochs', type=int, default=15)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--data-file', default=None)

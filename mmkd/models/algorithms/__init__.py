@@ -3,6 +3,7 @@ from .cakd import AttentionDiscriminator, CAKDDistiller, ViTTeacher
 from .classifier import build_classifier
 from .dih import DIHDistiller, DIHTeacher
 from .dih_finetuner import HeadFinetuner, HeadSelectHook
+from .dml import DMLDistiller, Peers
 from .mlkd import MLKDDistiller
 from .multi_teacher import MultiTeacherDistiller
 from .single_teacher import SingleTeacherDistiller
@@ -12,6 +13,7 @@ from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 __all__ = [
     'BaseDistiller', 'batch_labels', 'AttentionDiscriminator',
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
+    'DMLDistiller', 'Peers',
     'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MLKDDistiller',
     'MultiTeacherDistiller',
     'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',

@@ -8,6 +8,7 @@ from .dih import CohortKDLoss
 from .diswot import DisWOTRelationLoss, DisWOTSemanticLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
+from .dml import PeerCELoss
 from .fitnets import HintLoss
 from .fsp import FSPLoss
 from .ft import FTLoss, ParaphraserReconstructionLoss
@@ -22,6 +23,7 @@ from .rkd import RKDLoss
 from .sp import SPLoss
 from .tofd import TOFDLoss
 from .vid import VIDLoss
+from .wkd import WKDLogitLoss
 
 __all__ = [
     'ABLoss', 'ATLoss', 'CAKDLoss', 'CCLoss', 'CRDLoss', 'CohortKDLoss',
@@ -29,5 +31,5 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'GlobalTemperature',
-    'InstanceTemperature', 'MLKDLoss'
+    'InstanceTemperature', 'MLKDLoss', 'PeerCELoss', 'WKDLogitLoss'
 ]
