@@ -160,13 +160,22 @@ def _settings(cfg: Config) -> Dict[str, str]:
                 walk(f'{prefix}{key}.', value[key])
         else:
             flat[prefix[:-1]] = json.dumps(value, sort_keys=True,
-                                           default=repr)
+                                           default=_stable_repr)
 
     cfg_dict = cfg.to_dict()
     for key in _NOT_SETTINGS:
         cfg_dict.pop(key, None)
     walk('', cfg_dict)
     return flat
+
+
+def _stable_repr(value) -> str:
+    """``repr`` without memory addresses (a class or function given as a
+    ``type`` must compare equal across runs)."""
+    if isinstance(value, type) or callable(value):
+        return f'{getattr(value, "__module__", "")}.' \
+            f'{getattr(value, "__qualname__", repr(value))}'
+    return re.sub(r' at 0x[0-9a-fA-F]+', '', repr(value))
 
 
 def _changes(old: Dict[str, str], new: Dict[str, str]) -> List[str]:

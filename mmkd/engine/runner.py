@@ -99,6 +99,13 @@ class KDRunner(Runner):
                                 if k.startswith('student.'))
             self.logger.info(f'{filename} is a distiller checkpoint: '
                              'loading its student.* weights into the model.')
+        elif (any(k.startswith('student.') for k in own)
+              and not any(k.startswith('student.') for k in state)):
+            raise RuntimeError(
+                f'{field}: {filename!r} holds no student.* weights, so it is '
+                f'not a checkpoint of this {type(model).__name__} (a '
+                "student-only export?); test it with the student's own "
+                "config, or give the distiller's checkpoint.")
         check_state_fits(model, state, filename, field,
                          type(model).__name__)
         checkpoint = dict(checkpoint, state_dict=state)

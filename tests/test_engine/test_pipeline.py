@@ -138,3 +138,34 @@ def test_rerun_with_other_settings_is_refused_naming_the_change(tmp_path):
     with pytest.raises(RuntimeError, match="stage 'kd' finished but the "
                        "earlier stage 'teacher' has not"):
         run_pipeline(cfg, runner_type='KDRunner', log=logs.append)
+
+
+def _pipeline_configs():
+    import glob
+    import os.path as osp
+
+    from conftest import REPO_ROOT
+    paths = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*',
+                                      'pipeline_*.py')))
+    return [osp.relpath(p, REPO_ROOT) for p in paths]
+
+
+@pytest.mark.parametrize('path', _pipeline_configs())
+def test_every_pipeline_config_passes_the_up_front_check(path, monkeypatch):
+    """Each stage of every shipped pipeline builds with the checkpoints of
+    earlier stages still to come (teachers trained outside the pipeline are
+    stubbed; data paths are the user's)."""
+    import os.path as osp
+
+    import mmkd.engine.pipeline as pipeline
+    import mmkd.models.algorithms.teachers as teachers
+    from conftest import REPO_ROOT
+    monkeypatch.setattr(teachers, 'load_model_weights', lambda *a: None)
+    monkeypatch.setattr(pipeline, 'check_data_paths', lambda cfg: None)
+    cfg = Config.fromfile(osp.join(REPO_ROOT, path))
+    stages = check_stages(cfg)
+    base = osp.dirname(cfg.filename)
+    marks = {s['name']: f'<output of stage {s["name"]}>' for s in stages}
+    for stage in stages:
+        stage_cfg = pipeline._stage_config(stage, base, marks, {})
+        pipeline._check_stage(stage['name'], stage_cfg, list(marks.values()))

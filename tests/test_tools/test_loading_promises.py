@@ -247,3 +247,18 @@ def test_exported_student_loads_in_mmpretrain_and_infers(
     assert len(result['pred_scores']) == 10
     assert result['pred_label'] == int(np.argmax(result['pred_scores']))
     assert abs(float(np.sum(result['pred_scores'])) - 1) < 1e-4
+
+
+def test_student_only_checkpoint_with_the_distiller_config_is_refused(
+        trained, tmp_path):
+    student = tmp_path / 'student.pth'
+    full = load_checkpoint_file(trained['ckpt'])['state_dict']
+    torch.save({'state_dict': {k[8:]: v for k, v in full.items()
+                               if k.startswith('student.')}}, student)
+    runner = _runner(trained['kd_cfg'], tmp_path / 'w',
+                     load_from=str(student))
+    with pytest.raises(RuntimeError, match="holds no student.* weights, so "
+                       'it is not a checkpoint of this '
+                       "SingleTeacherDistiller .*test it with the student's "
+                       'own config'):
+        runner.load_or_resume()

@@ -173,7 +173,7 @@ def load_teacher_and_heads(teacher: nn.Module, heads: nn.ModuleDict,
     try:
         checkpoint = load_checkpoint_file(path)
     except (FileNotFoundError, RuntimeError) as e:
-        raise type(e)(f'{field}: {e}') from e
+        raise type(e)(f'{field}: {e}') from None  # mmkd's message once
     state = extract_state_dict(checkpoint)
     state = {k[7:] if k.startswith('module.') else k: v
              for k, v in state.items()}

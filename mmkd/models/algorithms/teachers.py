@@ -42,7 +42,7 @@ def prepare_teacher(teacher: nn.Module,
         else:
             loader(ckpt)
     elif is_loaded_later():
-        teacher.init_weights()
+        pass  # every weight comes from the checkpoint loaded next
     else:
         teacher.init_weights()
         print_log(
