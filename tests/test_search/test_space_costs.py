@@ -33,22 +33,32 @@ def _counted(space, name, shape):
     (dict(type='NASBench201Space', ops=('skip_connect', 'nor_conv_1x1',
                                         'avg_pool_3x3'), num_cells=1),
      (3, 24, 24), []),
-], ids=['S1', 'S1-other-widths', 'NB201', 'NB201-ops-subset'])
+    (dict(type='MacroSpace', preset='cifar_resnet20', num_classes=10),
+     (3, 32, 32), []),
+    (dict(type='MacroSpace', preset='imagenet_resnet18', num_classes=1000),
+     (3, 64, 64), []),
+    (dict(type='MacroSpace', num_classes=10, groups=[
+        dict(type='bottleneck', kernel=3, width=32, depth=1, stride=1),
+        dict(type='bottleneck', kernel=5, width=48, depth=2, stride=2)]),
+     (3, 30, 30), []),
+], ids=['S1', 'S1-other-widths', 'NB201', 'NB201-ops-subset',
+        'macro-cifar', 'macro-imagenet-maxpool', 'macro-bottleneck'])
 def test_space_costs_equal_mmengines_count_on_built_models(cfg, shape,
                                                            extremes):
     space = SEARCH_SPACES.build(cfg)
     rng = random.Random(0)
     names = extremes + [space.sample(rng) for _ in range(4)]
+    if hasattr(space, 'seed_name'):
+        names.append(space.seed_name)
     for name in names:
         assert space.cost(name, shape) == _counted(space, name, shape), name
 
 
 @pytest.mark.parametrize('cfg', [
-    dict(type='MacroSpace', preset='cifar_resnet20', num_classes=10),
     dict(type='BackboneArgSpace', backbone=dict(type='CIFARResNet'),
          choices=dict(depth=[8, 14]), num_classes=10),
 ])
-def test_spaces_that_cannot_say_it_return_none(cfg):
+def test_a_space_that_cannot_say_it_returns_none(cfg):
     space = SEARCH_SPACES.build(cfg)
     assert isinstance(space, SearchSpace)
     name = space.sample(random.Random(0))

@@ -6,8 +6,12 @@ config. :meth:`SearchSpace.cost` may also say a candidate's parameters and
 FLOPs from the space's own description; the search then checks budgets
 and records costs without building the candidate (an exhaustive
 NAS-Bench-201 search with a budget filters all 15,625 cells in seconds).
-A space that cannot say it exactly returns None and the search builds the
-candidate and counts (mmengine's counter, once per candidate).
+S1 and NAS-Bench-201 measure a few calibration nets once and add their
+parts; the macro space counts its convs and norms as mmengine does; a
+space that cannot say it exactly (``BackboneArgSpace``: any backbone)
+returns None and the search builds the candidate and counts (mmengine's
+counter, once per candidate). Each estimate is tested equal to mmengine's
+count on built samples (``tests/test_search/test_space_costs.py``).
 """
 import abc
 import random

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 
 from mmkd.models.backbones.macro_resnet import check_groups, count_layers
 from mmkd.registry import SEARCH_SPACES
-from .base import SearchSpace
+from .base import Cost, SearchSpace
 
 ZEN_WIDTH_MULTIPLIERS = (2.5, 2.0, 1.5, 1.25, 1.0, 1 / 1.25, 1 / 1.5, 0.5,
                          1 / 2.5)
@@ -51,6 +51,34 @@ PRESETS = dict(
 )
 STEM_KEYS = ('stem_channels', 'stem_kernel', 'stem_stride', 'stem_pool')
 _GROUP = re.compile(r'^(basic|bottleneck)-k(\d+)-w(\d+)-d(\d+)-s(\d+)$')
+
+
+def _conv(cin: int, cout: int, k: int, stride: int, hw: tuple):
+    """``(params, FLOPs, output hw)`` of a bias-free ``k x k`` conv with
+    padding ``k // 2`` and its norm, as mmengine counts them (a conv's
+    multiply-adds; an affine norm, 2 per output element; norm params 2 per
+    channel)."""
+    out = tuple((x + 2 * (k // 2) - k) // stride + 1 for x in hw)
+    area = out[0] * out[1]
+    return (cin * cout * k * k + 2 * cout,
+            cin * cout * k * k * area + 2 * cout * area, out)
+
+
+def _block(kind: str, cin: int, cout: int, k: int, stride: int, hw: tuple,
+           mid: int):
+    if kind == 'basic':
+        layers = [(cin, cout, k, stride), (cout, cout, k, 1)]
+    else:
+        layers = [(cin, mid, 1, 1), (mid, mid, k, stride), (mid, cout, 1, 1)]
+    params = flops = 0
+    out_hw = hw
+    for c_in, c_out, kernel, s in layers:
+        p, f, out_hw = _conv(c_in, c_out, kernel, s, out_hw)
+        params, flops = params + p, flops + f
+    if stride != 1 or cin != cout:  # the 1x1 projection shortcut
+        p, f, _ = _conv(cin, cout, 1, stride, hw)
+        params, flops = params + p, flops + f
+    return params, flops, out_hw
 
 
 @SEARCH_SPACES.register_module()
@@ -289,6 +317,29 @@ class MacroSpace(SearchSpace):
         kind = rng.choice([k for i, k in options if i == index])
         groups[index][kind] = rng.choice(options[(index, kind)])
         return self.name(groups)
+
+    def cost(self, name: str, input_shape: tuple) -> Cost:
+        """Exact, from the groups: each conv + norm of the stem, blocks
+        and shortcuts, the global pool and the classifier, counted as
+        mmengine counts them (tested against its counter)."""
+        stem = dict(dict(stem_channels=64, stem_kernel=3, stem_stride=1,
+                         stem_pool=False), **self.stem)
+        channels = stem['stem_channels']
+        params, flops, hw = _conv(input_shape[0], channels,
+                                  stem['stem_kernel'], stem['stem_stride'],
+                                  tuple(input_shape[1:]))
+        if stem['stem_pool']:  # 3x3/2 max pool: not counted by mmengine
+            hw = tuple((x + 2 - 3) // 2 + 1 for x in hw)
+        for g in self.decode(name):
+            for j in range(g['depth']):
+                p, f, hw = _block(g['type'], channels, g['width'],
+                                  g['kernel'], g['stride'] if j == 0 else 1,
+                                  hw, g.get('mid_width',
+                                            max(1, g['width'] // 4)))
+                params, flops, channels = params + p, flops + f, g['width']
+        pool = channels * hw[0] * hw[1]
+        fc = channels * self.num_classes
+        return params + fc + self.num_classes, flops + pool + fc
 
     def to_config(self, name: str) -> dict:
         """The candidate's mmpretrain ``ImageClassifier`` config."""
