@@ -270,8 +270,9 @@ def run_pipeline(cfg: Config, overrides: dict = None, runner_type=None,
         if pending is not None:
             raise RuntimeError(
                 f'stage {name!r} finished but the earlier stage {pending!r} '
-                f'has not, so {name!r} was trained on outputs that no '
-                f'longer exist: delete {stage_dir} to run it again.')
+                f'has not (its folder was removed, or it stopped), so '
+                f'{name!r} may rest on outputs that will change: delete '
+                f'{stage_dir} to run it again.')
         finished[name] = done
         outputs[name] = done['checkpoint']
 

@@ -183,12 +183,14 @@ def test_config_errors_name_the_file(tmp_path, monkeypatch):
         assert str(info.value) == (
             f"config file {bad}, line 1: '(' was never closed; fix the "
             'Python syntax there.')
-    with pytest.raises(SystemExit) as info:
-        run_main('train.py', tmp_path / 'nope.py', monkeypatch=monkeypatch)
-    assert str(info.value) == (
-        f"config {str(tmp_path / 'nope.py')!r} does not exist; check the "
-        'path (relative paths start at the directory you run the tool '
-        'from).')
+    for tool in ('train.py', 'visualizations/vis_similarity.py',
+                 'analysis/get_complexity.py'):
+        with pytest.raises(SystemExit) as info:
+            run_main(tool, tmp_path / 'nope.py', monkeypatch=monkeypatch)
+        assert str(info.value) == (
+            f"config {str(tmp_path / 'nope.py')!r} does not exist; check "
+            'the path (relative paths start at the directory you run the '
+            'tool from).')
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks a CPU machine')

@@ -16,11 +16,12 @@ import sys
 
 import torch
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 import mmkd  # noqa: F401
 from mmkd.models.algorithms import build_classifier
+from mmkd.utils.config_checks import read_config
 
 
 def parse_args(args=None):
@@ -67,7 +68,10 @@ def main():
         raise SystemExit(f'--shape takes C H W, got {args.shape}.')
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except (FileNotFoundError, SyntaxError) as e:
+        raise SystemExit(str(e))
     cfg.merge_from_dict(args.cfg_options or {})
     if 'student' not in cfg.model or 'teacher' not in cfg.model:
         raise SystemExit(f'{args.config}: model has no student/teacher; '

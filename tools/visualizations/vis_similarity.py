@@ -30,12 +30,13 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmkd  # noqa: F401,E402
 from mmkd.datasets import class_balanced_order  # noqa: E402
+from mmkd.utils.config_checks import read_config  # noqa: E402
 from mmkd.registry import DATASETS, MODELS  # noqa: E402
 from mmkd.search.proxies.base import classifier_fc, forward_parts  # noqa
 from mmkd.search.proxies.diswot import (pool_channels,  # noqa: E402
@@ -68,7 +69,10 @@ def build_distiller(args):
     """The distiller of ``args.config`` with the CLI's weights, in eval."""
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except (FileNotFoundError, SyntaxError) as e:
+        raise SystemExit(str(e))
     cfg.merge_from_dict(args.cfg_options or {})
     if 'student' not in cfg.model or 'teacher' not in cfg.model:
         raise SystemExit(f'{args.config}: model has no student/teacher; '
