@@ -667,7 +667,20 @@ def _stand_in_cifar(cfg):
     dataset.clear()
     dataset.update(type='CIFAR10Mini', split='train', pipeline=pipeline)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    _set_key(cfg.model, 'num_data', 5000)  # CRD's memory bank: one row each
     return CIFAR_TRAIN_IMAGES[dtype]
+
+
+def _set_key(node, key, value):
+    if isinstance(node, dict):
+        for name in node:
+            if name == key:
+                node[name] = value
+            else:
+                _set_key(node[name], key, value)
+    elif isinstance(node, list):
+        for item in node:
+            _set_key(item, key, value)
 
 
 def estimate(config, options, iters):
@@ -690,7 +703,7 @@ def estimate(config, options, iters):
                      f'{epochs} epochs')
     if _stand_in_cifar(_load(parts[0][0], parts[0][1])):
         notes.append('timed on the bundled CIFAR-10 subset: the CIFAR files '
-                     'are not there yet')
+                     'are not there yet, 50,000 images counted')
     return total, '; '.join(notes)
 
 
