@@ -236,31 +236,24 @@ def _missing_teacher(cfg, where):
 
 def merge_teacher_problems(problems):
     """One line per missing teacher checkpoint, naming its configs."""
-    merged, by_ckpt = [], {}
+    missing = {}
     for problem in problems:
         if isinstance(problem, MissingTeacher):
-            if problem.ckpt not in by_ckpt:
-                by_ckpt[problem.ckpt] = []
-                merged.append(problem.ckpt)
-            if problem.where.split(' ')[0] not in by_ckpt[problem.ckpt]:
-                by_ckpt[problem.ckpt].append(problem.where.split(' ')[0])
-        else:
-            merged.append(problem)
-    lines = []
-    for item in merged:
-        if item not in by_ckpt:
-            lines.append(item)
+            missing.setdefault(problem.ckpt, []).append(problem)
+    lines, shown = [], set()
+    for problem in problems:
+        if not isinstance(problem, MissingTeacher):
+            lines.append(problem)
             continue
-        users = by_ckpt[item]
-        if len(users) == 1:
-            lines.append(next(p for p in problems
-                              if isinstance(p, MissingTeacher)
-                              and p.ckpt == item))
+        if problem.ckpt in shown:
             continue
-        how = next(p.how for p in problems
-                   if isinstance(p, MissingTeacher) and p.ckpt == item)
-        lines.append(f'model.teacher_ckpt={item!r} does not exist; {len(users)}'
-                     f' configs need it ({users[0]}, ...); {how}.')
+        shown.add(problem.ckpt)
+        users = list(dict.fromkeys(p.where.split(' ')[0]
+                                   for p in missing[problem.ckpt]))
+        lines.append(problem if len(users) == 1 else (
+            f'model.teacher_ckpt={problem.ckpt!r} does not exist; '
+            f'{len(users)} configs need it ({users[0]}, ...); '
+            f'{problem.how}.'))
     return lines
 
 
