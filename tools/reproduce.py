@@ -236,31 +236,24 @@ def _missing_teacher(cfg, where):
 
 def merge_teacher_problems(problems):
     """One line per missing teacher checkpoint, naming its configs."""
-    merged, by_ckpt = [], {}
+    missing = {}
     for problem in problems:
         if isinstance(problem, MissingTeacher):
-            if problem.ckpt not in by_ckpt:
-                by_ckpt[problem.ckpt] = []
-                merged.append(problem.ckpt)
-            if problem.where.split(' ')[0] not in by_ckpt[problem.ckpt]:
-                by_ckpt[problem.ckpt].append(problem.where.split(' ')[0])
-        else:
-            merged.append(problem)
-    lines = []
-    for item in merged:
-        if item not in by_ckpt:
-            lines.append(item)
+            missing.setdefault(problem.ckpt, []).append(problem)
+    lines, shown = [], set()
+    for problem in problems:
+        if not isinstance(problem, MissingTeacher):
+            lines.append(problem)
             continue
-        users = by_ckpt[item]
-        if len(users) == 1:
-            lines.append(next(p for p in problems
-                              if isinstance(p, MissingTeacher)
-                              and p.ckpt == item))
+        if problem.ckpt in shown:
             continue
-        how = next(p.how for p in problems
-                   if isinstance(p, MissingTeacher) and p.ckpt == item)
-        lines.append(f'model.teacher_ckpt={item!r} does not exist; {len(users)}'
-                     f' configs need it ({users[0]}, ...); {how}.')
+        shown.add(problem.ckpt)
+        users = list(dict.fromkeys(p.where.split(' ')[0]
+                                   for p in missing[problem.ckpt]))
+        lines.append(problem if len(users) == 1 else (
+            f'model.teacher_ckpt={problem.ckpt!r} does not exist; '
+            f'{len(users)} configs need it ({users[0]}, ...); '
+            f'{problem.how}.'))
     return lines
 
 
@@ -667,7 +660,20 @@ def _stand_in_cifar(cfg):
     dataset.clear()
     dataset.update(type='CIFAR10Mini', split='train', pipeline=pipeline)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    _set_key(cfg.model, 'num_data', 5000)  # CRD's memory bank: one row each
     return CIFAR_TRAIN_IMAGES[dtype]
+
+
+def _set_key(node, key, value):
+    if isinstance(node, dict):
+        for name in node:
+            if name == key:
+                node[name] = value
+            else:
+                _set_key(node[name], key, value)
+    elif isinstance(node, list):
+        for item in node:
+            _set_key(item, key, value)
 
 
 def estimate(config, options, iters):
@@ -690,7 +696,7 @@ def estimate(config, options, iters):
                      f'{epochs} epochs')
     if _stand_in_cifar(_load(parts[0][0], parts[0][1])):
         notes.append('timed on the bundled CIFAR-10 subset: the CIFAR files '
-                     'are not there yet')
+                     'are not there yet, 50,000 images counted')
     return total, '; '.join(notes)
 
 

@@ -276,3 +276,16 @@ def test_pipelines_are_read_from_their_last_stage_and_searches_refused():
         'model.init_cfg.checkpoint': '{init}', 'train_cfg.max_epochs': 3})
     assert reproduce.static_stage_options(stage) == {
         'train_cfg.max_epochs': 3}
+
+
+def test_one_line_per_missing_teacher():
+    ckpt = 'work_dirs/resnet56_1xb64_cifar100/epoch_240.pth'
+    problems = [reproduce.MissingTeacher(ckpt, 'configs/kd/a.py'),
+                'configs/x.py: something else.',
+                reproduce.MissingTeacher(ckpt, "configs/ft/b.py (stage 'ft')"),
+                reproduce.MissingTeacher(ckpt, "configs/ft/b.py (stage 'p')")]
+    assert reproduce.merge_teacher_problems(problems) == [
+        f"model.teacher_ckpt='{ckpt}' does not exist; 2 configs need it "
+        '(configs/kd/a.py, ...); train it first (python tools/train.py '
+        'configs/cifar_models/resnet56_1xb64_cifar100.py).',
+        'configs/x.py: something else.']
