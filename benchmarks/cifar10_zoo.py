@@ -17,8 +17,9 @@ training stage (AB, FT, FSP) or equal widths (KD-SVD) are not in this
 one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
 to the schedule (1 of 15 epochs), and so is CTKD's 10-of-240-epoch
 curriculum. ``--methods dml`` trains two such students with deep mutual
-learning (no teacher) and reports the first. DOT needs plain (not Nesterov) SGD momentum, so it has no row
-on this Nesterov schedule; MLKD needs a second, strongly augmented view.
+learning (no teacher) and reports the first. DOT needs plain (not
+Nesterov) SGD momentum, so it has no row on this Nesterov schedule; MLKD
+needs a second, strongly augmented view.
 
 Prints a table (top-1, difference to the student alone, wall time) and
 writes it to ``<work-dir>/results.json``. Each method's result is kept in

@@ -33,8 +33,9 @@ def _total(value) -> torch.Tensor:
     return sum(v.mean() for v in value)
 
 
-def split_losses(losses: Dict[str, torch.Tensor], task_prefix: str = TASK_PREFIX
-                 ) -> Tuple[List[str], List[str]]:
+def split_losses(
+        losses: Dict[str, torch.Tensor],
+        task_prefix: str = TASK_PREFIX) -> Tuple[List[str], List[str]]:
     """Split a distiller's loss dict into task and distillation keys.
 
     Only keys containing ``'loss'`` count (as in mmengine's

@@ -42,8 +42,9 @@ def test_two_steps_by_hand():
                               delta=0.05)
     got = []
     for _ in range(2):
+        distill = 2 * theta.sum() + 3 * phi.sum()
         wrapper.update_from_losses({'student.loss': theta.sum(),
-                                    'loss_kd': 2 * theta.sum() + 3 * phi.sum()})
+                                    'loss_kd': distill})
         got.append((theta.item(), phi.item()))
     # step 1: v_t = 1 + 0.1 * 1 = 1.1, v_d = 2: theta = 1 - 0.1 * 3.1
     #         phi: v = 3 + 0.1 = 3.1: phi = 1 - 0.31

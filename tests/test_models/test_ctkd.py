@@ -132,3 +132,29 @@ def test_errors():
         KDLoss(temperature='global')
     with pytest.raises(ValueError, match='t_start'):
         GlobalTemperature(t_start=0)
+
+
+def test_trains_in_a_runner_with_the_default_hooks(tmp_path):
+    # LossEpochHook (default runtime) sets lambda(1); the student's SGD
+    # moves the temperature parameter
+    from mmengine.config import Config
+
+    from mmkd.engine import KDRunner
+    from test_engine._tiny_configs import tiny_config  # noqa: E402
+
+    text = tiny_config(tmp_path / 'work', distill=True, epochs=1, n_train=16,
+                       batch=8, val=False)
+    text += ("model.update(distill_losses=dict(loss_kd=dict(type='KDLoss', "
+             "loss_weight=0.9, temperature=dict(type='GlobalTemperature'), "
+             "inputs=dict(preds_S='s_logits', preds_T='t_logits'))))\n")
+    path = tmp_path / 'ctkd.py'
+    path.write_text(text)
+    runner = KDRunner.from_cfg(Config.fromfile(str(path)))
+    runner.train()
+    temp = runner.model.distill_losses.loss_kd.temperature
+    assert temp.reversal_weight == pytest.approx((1 - math.cos(math.pi / 10))
+                                                 / 2)
+    assert temp.raw.item() != 1.0
+    params = {id(p) for g in runner.optim_wrapper.param_groups
+              for p in g['params']}
+    assert id(temp.raw) in params

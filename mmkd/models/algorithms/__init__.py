@@ -6,6 +6,7 @@ from .dih_finetuner import HeadFinetuner, HeadSelectHook
 from .dml import DMLDistiller, Peers
 from .mlkd import MLKDDistiller
 from .multi_teacher import MultiTeacherDistiller
+from .self_distiller import NoTeacher, SelfDistiller
 from .single_teacher import SingleTeacherDistiller
 from .taps import FeatureTaps
 from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
@@ -13,9 +14,8 @@ from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 __all__ = [
     'BaseDistiller', 'batch_labels', 'AttentionDiscriminator',
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
-    'DMLDistiller', 'Peers',
-    'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MLKDDistiller',
-    'MultiTeacherDistiller',
+    'DMLDistiller', 'Peers', 'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook',
+    'MLKDDistiller', 'MultiTeacherDistiller', 'NoTeacher', 'SelfDistiller',
     'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
     'TeacherSide', 'prepare_teacher'
 ]
