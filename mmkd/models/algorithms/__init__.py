@@ -4,6 +4,7 @@ from .classifier import build_classifier
 from .dih import DIHDistiller, DIHTeacher
 from .dih_finetuner import HeadFinetuner, HeadSelectHook
 from .multi_teacher import MultiTeacherDistiller
+from .ofd import BNMarginTeacher, OFDDistiller, bn_margin
 from .single_teacher import SingleTeacherDistiller
 from .taps import FeatureTaps
 from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
@@ -12,6 +13,7 @@ __all__ = [
     'BaseDistiller', 'batch_labels', 'AttentionDiscriminator',
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
     'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MultiTeacherDistiller',
+    'BNMarginTeacher', 'OFDDistiller', 'bn_margin',
     'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
     'TeacherSide', 'prepare_teacher'
 ]

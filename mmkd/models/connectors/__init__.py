@@ -2,8 +2,10 @@ from .aux_heads import DIHHead, MHKDHead, TOFDBranch
 from .cakd import GLProjector, PCAProjector
 from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
+from .ofd import OFDConnector
 
 __all__ = [
     'DIHHead', 'MHKDHead', 'TOFDBranch', 'GLProjector', 'PCAProjector',
-    'ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator'
+    'ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator',
+    'OFDConnector'
 ]

@@ -15,6 +15,7 @@ from .kd import KDLoss
 from .kdsvd import KDSVDLoss
 from .mhkd import MHKDHeadLoss
 from .nst import NSTLoss
+from .ofd import OFDLoss
 from .pkt import PKTLoss
 from .rkd import RKDLoss
 from .sp import SPLoss
@@ -26,5 +27,5 @@ __all__ = [
     'DisWOTRelationLoss', 'DisWOTSemanticLoss', 'DISTLoss', 'DKDLoss',
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
-    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss'
+    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'OFDLoss'
 ]
