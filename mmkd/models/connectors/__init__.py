@@ -3,9 +3,10 @@ from .cakd import GLProjector, PCAProjector
 from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
 from .ofd import OFDConnector
+from .reviewkd import ReviewKDFusion
 
 __all__ = [
     'DIHHead', 'MHKDHead', 'TOFDBranch', 'GLProjector', 'PCAProjector',
     'ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator',
-    'OFDConnector'
+    'OFDConnector', 'ReviewKDFusion'
 ]

@@ -17,6 +17,7 @@ from .mhkd import MHKDHeadLoss
 from .nst import NSTLoss
 from .ofd import OFDLoss
 from .pkt import PKTLoss
+from .reviewkd import HCLLoss
 from .rkd import RKDLoss
 from .sp import SPLoss
 from .tofd import TOFDLoss
@@ -27,5 +28,6 @@ __all__ = [
     'DisWOTRelationLoss', 'DisWOTSemanticLoss', 'DISTLoss', 'DKDLoss',
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
-    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'OFDLoss'
+    'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'OFDLoss',
+    'HCLLoss'
 ]
