@@ -6,6 +6,7 @@ from .dih_finetuner import HeadFinetuner, HeadSelectHook
 from .multi_teacher import MultiTeacherDistiller
 from .ofd import BNMarginTeacher, OFDDistiller, bn_margin
 from .single_teacher import SingleTeacherDistiller
+from .srd import ClassifierTeacher, SRDDistiller
 from .taps import FeatureTaps
 from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 
@@ -14,6 +15,7 @@ __all__ = [
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
     'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MultiTeacherDistiller',
     'BNMarginTeacher', 'OFDDistiller', 'bn_margin',
-    'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
+    'SingleTeacherDistiller', 'ClassifierTeacher', 'SRDDistiller',
+    'FeatureTaps', 'Teacher', 'Teachers',
     'TeacherSide', 'prepare_teacher'
 ]

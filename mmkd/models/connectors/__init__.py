@@ -4,9 +4,10 @@ from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
 from .ofd import OFDConnector
 from .reviewkd import ReviewKDFusion
+from .srd import SRDConnector
 
 __all__ = [
     'DIHHead', 'MHKDHead', 'TOFDBranch', 'GLProjector', 'PCAProjector',
     'ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator',
-    'OFDConnector', 'ReviewKDFusion'
+    'OFDConnector', 'ReviewKDFusion', 'SRDConnector'
 ]

@@ -20,6 +20,7 @@ from .pkt import PKTLoss
 from .reviewkd import HCLLoss
 from .rkd import RKDLoss
 from .sp import SPLoss
+from .srd import SoftmaxRegressionLoss
 from .tofd import TOFDLoss
 from .vid import VIDLoss
 
@@ -29,5 +30,5 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'OFDLoss',
-    'HCLLoss'
+    'HCLLoss', 'SoftmaxRegressionLoss'
 ]
