@@ -15,6 +15,7 @@ from .kd import KDLoss
 from .kdsvd import KDSVDLoss
 from .mhkd import MHKDHeadLoss
 from .nst import NSTLoss
+from .ofa import OFALoss
 from .ofd import OFDLoss
 from .pkt import PKTLoss
 from .reviewkd import HCLLoss
@@ -30,5 +31,5 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'OFDLoss',
-    'HCLLoss', 'SoftmaxRegressionLoss'
+    'HCLLoss', 'SoftmaxRegressionLoss', 'OFALoss'
 ]
