@@ -119,11 +119,12 @@ class OFDDistiller(BaseDistiller):
             inputs=dict(preds_S='s_feat3', preds_T='t_pre3',
                         margin='t_margin3')))
 
+    The other arguments are :class:`SingleTeacherDistiller`'s (``student``,
+    ``teacher``, ``teacher_ckpt``, ``student_ckpt``, ``teacher_trainable``,
+    ``teacher_eval``, ``student_loss_weight``, ``taps``, ``connectors``,
+    ``distill_losses``, ``check_input_shape``, ``data_preprocessor``).
+
     Args:
-        student, teacher, teacher_ckpt, student_ckpt, teacher_trainable,
-        teacher_eval, student_loss_weight, taps, connectors, distill_losses,
-        check_input_shape, data_preprocessor: as
-            :class:`SingleTeacherDistiller`.
         margins (dict[str, str]): ``{name: BN module path}`` in the teacher;
             each name is a ``[C]`` tensor input (:func:`bn_margin`).
     """

@@ -84,13 +84,14 @@ class SRDDistiller(BaseDistiller):
 
     The student still predicts with its own head.
 
+    The other arguments are :class:`SingleTeacherDistiller`'s (``student``,
+    ``teacher``, ``teacher_ckpt``, ``student_ckpt``, ``teacher_trainable``,
+    ``teacher_eval``, ``student_loss_weight``, ``taps``, ``connectors``,
+    ``distill_losses``, ``check_input_shape``, ``data_preprocessor``).
+
     Args:
         classifier (str): The teacher's ``nn.Linear`` classifier path.
             Defaults to ``'teacher.head.fc'``.
-        student, teacher, teacher_ckpt, student_ckpt, teacher_trainable,
-        teacher_eval, student_loss_weight, taps, connectors, distill_losses,
-        check_input_shape, data_preprocessor: as
-            :class:`SingleTeacherDistiller`.
     """
 
     def __init__(self,

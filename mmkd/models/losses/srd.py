@@ -75,13 +75,18 @@ class SoftmaxRegressionLoss(MultiTermLoss, nn.Module):
     def forward(self, feats_S: torch.Tensor, feats_T: torch.Tensor,
                 preds_T: torch.Tensor, cls_weight: torch.Tensor,
                 cls_bias: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Args:
-            feats_S (Tensor): Student map through the connector
-                ``[N, C_T, H, W]`` (or pooled ``[N, C_T]``).
-            feats_T (Tensor): Teacher map ``[N, C_T, H', W']`` (or pooled).
+        """The two terms of one batch.
+
+        Args:
+            feats_S (Tensor): Student map through the connector,
+                ``[N, C_T, H, W]`` or pooled ``[N, C_T]``.
+            feats_T (Tensor): Teacher map ``[N, C_T, H', W']`` or pooled.
             preds_T (Tensor): Teacher logits ``[N, K]``.
             cls_weight (Tensor): Teacher classifier weight ``[K, C_T]``.
             cls_bias (Tensor): Its bias ``[K]``.
+
+        Returns:
+            dict: ``fm`` and ``sr``, each weighted.
         """
         s, t = _pool(feats_S), _pool(feats_T.detach())
         if s.shape != t.shape or s.shape[1] != cls_weight.shape[1]:
