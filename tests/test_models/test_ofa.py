@@ -121,3 +121,30 @@ def test_ofa_with_a_vit_teacher_values_and_gradients():
     for name, conn in model.connectors.items():
         assert all(p.grad is not None for p in conn.parameters()), name
     assert model.student.backbone.layer1[0].conv1.weight.grad.abs().sum() > 0
+
+
+def test_benchmark_ofa_stage_follows_the_student_widths(tmp_path):
+    """benchmarks/cakd_cifar10.py's OFA-KD stage builds for other widths."""
+    import argparse
+    import importlib.util
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from conftest import REPO_ROOT
+    spec = importlib.util.spec_from_file_location(
+        'cakd_cifar10', osp.join(REPO_ROOT, 'benchmarks', 'cakd_cifar10.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = argparse.Namespace(
+        teacher_ckpt=None, teacher_epochs=1, epochs=1, batch=8, seed=0,
+        n_train=16, n_test=8, student_widths=[4, 8, 128],
+        work_dir=str(tmp_path))
+    pipeline = Config.fromfile(bench.write_configs(args, str(tmp_path)))
+    assert [s['name'] for s in pipeline.stages][-1] == 'student_ofa'
+    cfg = Config.fromfile(str(tmp_path / 'student_ofa.py'))
+    cfg.model.teacher_ckpt = None
+    model = MODELS.build(cfg.model)
+    branches = model.connectors
+    assert [b.in_channels for b in branches.values()] == [4, 8, 128]
+    assert branches['s_branch3'].fc.in_features == 128  # max(128, 96)
