@@ -1,5 +1,5 @@
-"""CAKD versus logits KD versus the student alone, ViT teacher -> CNN, on
-the bundled CIFAR-10 subset.
+"""CAKD versus OFA-KD versus logits KD versus the student alone, ViT
+teacher -> CNN, on the bundled CIFAR-10 subset.
 
     python benchmarks/cakd_cifar10.py [--teacher-ckpt PATH] [--epochs 15]
         [--teacher-epochs 20] [--student-widths 8 16 32] [--work-dir DIR]
@@ -21,6 +21,10 @@ teacher checkpoint and the data subset):
    ``cakd_vit-p4-w96_resnet8-w8_1xb64_cifar10mini.py``), its loss weight
    ramped 0 -> 0.2 from 20% to 60% of the epochs (the release: epochs
    25-75 of 120).
+5. ``student_ofa``: the same student, OFA-KD (a branch into the logit
+   space on each stage, the OFA loss with eps = 1 on every branch and on
+   the logits, 1.0 CE; ``configs/ofa/ofa_vit-p4-w96_resnet8-w8_1xb64_
+   cifar10mini.py``).
 
 The students share the seed, batch 64 and schedule (SGD 0.1 Nesterov,
 momentum 0.9, wd 5e-4, cosine over the epochs), are trained on all 5,000
@@ -49,7 +53,9 @@ STAGES = dict(
     student_alone='quickstart/resnet8-w8_1xb64_cifar10mini.py',
     student_kd='cakd/kd_vit-p4-w96_resnet8-w8_1xb64_cifar10mini.py',
     student_cakd='cakd/cakd_vit-p4-w96_resnet8-w8_1xb64_cifar10mini.py',
+    student_ofa='ofa/ofa_vit-p4-w96_resnet8-w8_1xb64_cifar10mini.py',
 )
+TEACHER_DIMS = 96  # the ViT's width: OFA-KD's branches end in max(C_S, 96)
 # CIFAR10Mini's sizes; the images are sorted by class
 TRAIN_SIZE, TEST_SIZE = 5000, 3000
 
@@ -119,6 +125,12 @@ def student_width_lines(name, widths):
         return [f'model = {model}']
     if name == 'student_kd':
         return [f'model = dict(student={model})']
+    if name == 'student_ofa':
+        out = max(last, TEACHER_DIMS)
+        branches = ', '.join(
+            f's_branch{i}=dict(in_channels={w}, out_channels={out})'
+            for i, w in enumerate(widths, 1))
+        return [f'model = dict(student={model}, connectors=dict({branches}))']
     return [
         f'model = dict(student={model}, distill_losses=dict(loss_cakd=dict('
         f'student_channels={last}, pooled_channels={last}, '
@@ -141,6 +153,8 @@ def write_configs(args, cfg_dir):
         "    dict(name='student_kd', config='student_kd.py',",
         f"         cfg_options={{'model.teacher_ckpt': {teacher_ref}}}),",
         "    dict(name='student_cakd', config='student_cakd.py',",
+        f"         cfg_options={{'model.teacher_ckpt': {teacher_ref}}}),",
+        "    dict(name='student_ofa', config='student_ofa.py',",
         f"         cfg_options={{'model.teacher_ckpt': {teacher_ref}}}),",
     ]
     path = osp.join(cfg_dir, 'pipeline.py')

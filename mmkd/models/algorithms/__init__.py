@@ -6,8 +6,10 @@ from .dih_finetuner import HeadFinetuner, HeadSelectHook
 from .dml import DMLDistiller, Peers
 from .mlkd import MLKDDistiller
 from .multi_teacher import MultiTeacherDistiller
+from .ofd import BNMarginTeacher, OFDDistiller, bn_margin
 from .self_distiller import NoTeacher, SelfDistiller
 from .single_teacher import SingleTeacherDistiller
+from .srd import ClassifierTeacher, SRDDistiller
 from .taps import FeatureTaps
 from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 
@@ -16,6 +18,8 @@ __all__ = [
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
     'DMLDistiller', 'Peers', 'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook',
     'MLKDDistiller', 'MultiTeacherDistiller', 'NoTeacher', 'SelfDistiller',
-    'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
+    'BNMarginTeacher', 'OFDDistiller', 'bn_margin',
+    'SingleTeacherDistiller', 'ClassifierTeacher', 'SRDDistiller',
+    'FeatureTaps', 'Teacher', 'Teachers',
     'TeacherSide', 'prepare_teacher'
 ]

@@ -71,8 +71,11 @@ class BaseDistiller(TeacherOwner, BaseModel):
             feature taps by module path (``:input`` records the input).
         connectors (dict[str, dict]): ``{name: dict(type=..., input=name,
             ...)}``; the output is available under the connector's name.
+            ``input`` may be a list of names: the connector then gets the
+            list of tensors (ReviewKD's fusion of all stages).
         distill_losses (dict[str, dict]): ``{loss_name: dict(type=...,
-            inputs=dict(arg=name), ...)}``; names start with ``loss_``.
+            inputs=dict(arg=name), ...)}``; names start with ``loss_``. A
+            list of names gives the argument a list of tensors.
         check_input_shape (tuple, optional): ``(C, H, W)`` of a dummy batch
             run at build time through every part; None skips it. Defaults
             to ``(3, 32, 32)``.
@@ -145,15 +148,22 @@ class BaseDistiller(TeacherOwner, BaseModel):
         return list(self._data_inputs)
 
     # ------------------------------------------------------------ building
-    def _declare_data_inputs(self, part: nn.Module, used: List[str]) -> None:
+    def _declare_data_inputs(self, part: nn.Module, used: List) -> None:
         declared = part.data_inputs if isinstance(part, DataInputs) else ()
-        for name in used:
+        for name in _flat_names(used):
             if name in declared:
                 self._data_inputs[name] = part
 
     def _check_source(self, field: str, source, extra=()) -> None:
         known = self.known_names() + list(extra)
-        if source not in known:
+        if isinstance(source, (list, tuple)):
+            if not source:
+                raise ValueError(f'{field} is an empty list; name one or '
+                                 'more tensors.')
+            for i, one in enumerate(source):
+                self._check_source(f'{field}[{i}]', one, extra)
+            return
+        if not isinstance(source, str) or source not in known:
             raise ValueError(f'{field}={source!r} is not a known tensor; '
                              f'nearest: {nearest(str(source), known)}.')
 
@@ -181,7 +191,8 @@ class BaseDistiller(TeacherOwner, BaseModel):
             self._check_source(f'connectors.{name}.input', source, own)
             self._declare_data_inputs(connector, [source])
             self.connectors[name] = connector
-            self.connector_inputs[name] = source
+            self.connector_inputs[name] = (list(source) if isinstance(
+                source, (list, tuple)) else source)
 
     def _build_losses(self, cfgs: Dict[str, dict]) -> None:
         DISTILL_LOSSES.import_from_location()
@@ -227,7 +238,9 @@ class BaseDistiller(TeacherOwner, BaseModel):
                     f'{loss_type}.forward its required arguments {missing}.')
             self._declare_data_inputs(loss, list(inputs.values()))
             self.distill_losses[name] = loss
-            self.loss_inputs[name] = dict(inputs)
+            self.loss_inputs[name] = {
+                arg: list(src) if isinstance(src, (list, tuple)) else src
+                for arg, src in inputs.items()}
 
     @torch.no_grad()
     def dry_run(self, shape: tuple) -> None:
@@ -309,16 +322,17 @@ class BaseDistiller(TeacherOwner, BaseModel):
         for name, connector in self.connectors.items():
             source = self.connector_inputs[name]
             try:
-                tensors[name] = connector(tensors[source])
+                tensors[name] = connector(_gather(tensors, source))
             except (RuntimeError, ValueError) as e:
                 raise type(e)(
                     f'connectors.{name} failed on input {source!r} of shape '
-                    f'{_shape(tensors[source])}: {e}') from e
+                    f'{_shape(_gather(tensors, source))}: {e}') from e
         return tensors, student_losses
 
     def call_loss(self, name: str, tensors: dict):
         """Call distill loss ``name`` on its configured inputs."""
-        args = {arg: tensors[src] for arg, src in self.loss_inputs[name].items()}
+        args = {arg: _gather(tensors, src)
+                for arg, src in self.loss_inputs[name].items()}
         try:
             return self.distill_losses[name](**args)
         except (RuntimeError, ValueError, IndexError) as e:
@@ -443,6 +457,22 @@ def _metainfo_tensor(data_samples, key: str):
             f'a distill loss takes {key!r} but the data samples have none; '
             'use the dataset wrapper the method needs (e.g. CRDDataset).')
     return torch.stack([torch.as_tensor(s.get(key)) for s in data_samples])
+
+
+def _flat_names(sources) -> List[str]:
+    """Tensor names in a list of sources, each a name or a list of names."""
+    names = []
+    for source in sources:
+        names += list(source) if isinstance(source, (list, tuple)) else [
+            source]
+    return names
+
+
+def _gather(tensors: dict, source):
+    """The tensor named ``source``, or the list of tensors a list names."""
+    if isinstance(source, list):
+        return [tensors[s] for s in source]
+    return tensors[source]
 
 
 def _shape(x):

@@ -18,9 +18,13 @@ from .kdsvd import KDSVDLoss
 from .mhkd import MHKDHeadLoss
 from .mlkd import MLKDLoss
 from .nst import NSTLoss
+from .ofa import OFALoss
+from .ofd import OFDLoss
 from .pkt import PKTLoss
+from .reviewkd import HCLLoss
 from .rkd import RKDLoss
 from .sp import SPLoss
+from .srd import SoftmaxRegressionLoss
 from .tofd import TOFDLoss
 from .vid import VIDLoss
 from .wkd import WKDLogitLoss
@@ -31,5 +35,6 @@ __all__ = [
     'HintLoss', 'FSPLoss', 'FTLoss', 'ParaphraserReconstructionLoss',
     'ICKDLoss', 'KDLoss', 'KDSVDLoss', 'MHKDHeadLoss', 'NSTLoss', 'PKTLoss',
     'RKDLoss', 'SPLoss', 'TOFDLoss', 'VIDLoss', 'GlobalTemperature',
-    'InstanceTemperature', 'MLKDLoss', 'PeerCELoss', 'WKDLogitLoss'
+    'InstanceTemperature', 'MLKDLoss', 'PeerCELoss', 'WKDLogitLoss',
+    'OFDLoss', 'HCLLoss', 'SoftmaxRegressionLoss', 'OFALoss'
 ]
