@@ -3,8 +3,13 @@ negatives, held-out splits) and transforms (CAKD's multi-view)."""
 from .cifar10_mini import CIFAR10Mini
 from .crd import CRDDataset
 from .split import SplitDataset
-from .transforms import CAKDMultiView
+from .teacher_store import (TeacherStore, TeacherStoreDataset,
+                            TeacherStoreSampler)
+from .transforms import (CAKDMultiView, ReplayRandomCrop, ReplayRandomFlip,
+                         ReplayRandomResizedCrop)
 
 __all__ = [
-    'CIFAR10Mini', 'CRDDataset', 'SplitDataset', 'CAKDMultiView'
+    'CIFAR10Mini', 'CRDDataset', 'SplitDataset', 'CAKDMultiView',
+    'TeacherStore', 'TeacherStoreDataset', 'TeacherStoreSampler',
+    'ReplayRandomCrop', 'ReplayRandomFlip', 'ReplayRandomResizedCrop'
 ]
