@@ -51,7 +51,7 @@ from .transforms.replay import (ReplayRandomCrop, ReplayRandomFlip,
 __all__ = [
     'TeacherStore', 'TeacherStoreDataset', 'TeacherStoreSampler',
     'replay_pipeline', 'write_teacher_store', 'file_sha256', 'store_topk',
-    'check_manifest'
+    'check_manifest', 'as_json'
 ]
 
 FORMAT = 1
@@ -68,7 +68,7 @@ DETERMINISTIC = ('LoadImageFromFile', 'PackInputs', 'Resize', 'ResizeEdge',
                  'PILToNumpy', 'NumpyToPIL')
 
 
-def _plain(obj):
+def as_json(obj):
     """A config value as plain JSON data (ConfigDicts, tuples -> lists)."""
     return json.loads(json.dumps(obj, default=str))
 
@@ -114,7 +114,7 @@ def replay_pipeline(pipeline: Sequence[dict]
 
 
 def _dataset_cfg(cfg: dict, field: str) -> Tuple[dict, list]:
-    cfg = _plain(cfg)
+    cfg = as_json(cfg)
     if not isinstance(cfg, dict) or 'pipeline' not in cfg:
         raise ValueError(
             f'{field} must be the config of a dataset with a `pipeline` '
@@ -142,7 +142,7 @@ def check_manifest(manifest: dict, root: str, what: str, **expected) -> None:
     Raises:
         ValueError: naming the first key that differs.
     """
-    expected = _plain(expected)
+    expected = as_json(expected)
     for key, want in expected.items():
         if manifest.get(key) != want:
             raise ValueError(
@@ -317,10 +317,10 @@ def write_teacher_store(out: str,
             pipeline[int(s)]['type']].PARAMS])
     os.makedirs(out, exist_ok=True)
     if rank == 0:
-        _write_manifest(out, _plain(manifest))
+        _write_manifest(out, as_json(manifest))
     _barrier()
     if rank != 0:
-        _write_manifest(out, _plain(manifest))
+        _write_manifest(out, as_json(manifest))
     width = sum(w for _, w in steps)
     idx_dtype = np.int16 if num_classes < 2**15 else np.int32
     built = skipped = 0
@@ -360,7 +360,7 @@ def write_teacher_store(out: str,
                         v for s, _ in steps for v in drawn[s]]
                 inputs = data_preprocessor(pseudo_collate(batch),
                                            False)['inputs']
-                logits = teacher(inputs, mode='tensor').float()
+                logits = teacher(inputs, mode='tensor').float().cpu()
                 rows = slice(start - lo, start - lo + len(batch))
                 if topk is None:
                     logits_out[rows, view] = logits.numpy().astype(np.float16)

@@ -5,6 +5,7 @@ from .dih import DIHDistiller, DIHTeacher
 from .dih_finetuner import HeadFinetuner, HeadSelectHook
 from .multi_teacher import MultiTeacherDistiller
 from .single_teacher import SingleTeacherDistiller
+from .store_teacher import StoreTeacher, StoreTeacherDistiller, store_logits
 from .taps import FeatureTaps
 from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 
@@ -13,5 +14,6 @@ __all__ = [
     'CAKDDistiller', 'ViTTeacher', 'build_classifier', 'DIHDistiller',
     'DIHTeacher', 'HeadFinetuner', 'HeadSelectHook', 'MultiTeacherDistiller',
     'SingleTeacherDistiller', 'FeatureTaps', 'Teacher', 'Teachers',
-    'TeacherSide', 'prepare_teacher'
+    'TeacherSide', 'prepare_teacher', 'StoreTeacher', 'StoreTeacherDistiller',
+    'store_logits'
 ]
