@@ -110,6 +110,8 @@ def main(argv=None):
         rank = torch.distributed.get_rank()
         world_size = torch.distributed.get_world_size()
     s = store_settings(cfg, args)
+    # a teacher without a checkpoint is random: the same one on every rank
+    torch.manual_seed(s['seed'])
     teacher = build_classifier(s['teacher'], 'model.teacher')
     prepare_teacher(teacher, s['ckpt'], 'model.teacher_ckpt',
                     trainable=False, keep_eval=True)

@@ -43,6 +43,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.logging import print_log
 
 from mmkd.registry import DATA_SAMPLERS, DATASETS
 from .transforms.replay import (ReplayRandomCrop, ReplayRandomFlip,
@@ -374,6 +375,8 @@ def write_teacher_store(out: str,
         del arrays, params
         os.replace(tmp, final)
         built += 1
+        print_log(f'teacher store {out}: shard {shard + 1}/{num_shards} '
+                  f'done (rank {rank})', logger='current')
     _barrier()
     return dict(built=built, skipped=skipped, num_shards=num_shards)
 
