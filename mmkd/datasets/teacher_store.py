@@ -289,8 +289,9 @@ def write_teacher_store(out: str,
             the manifest (with the checkpoint's sha256).
         shard_size (int): Samples per shard.
         batch_size (int): Teacher batch size.
-        rank (int), world_size (int): This process builds shards
-            ``rank, rank + world_size, ...``.
+        rank (int): This process builds shards ``rank, rank +
+            world_size, ...``.
+        world_size (int): The number of processes building the store.
 
     Returns:
         dict: ``built`` and ``skipped`` shard counts of this process.
