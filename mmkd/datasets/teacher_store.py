@@ -209,9 +209,9 @@ class TeacherStore:
     def params(self, index: int, view: int) -> Dict[str, Tuple[int, ...]]:
         """``{step: parameters}`` of one stored view (``results['replay']``)."""
         arrays, row = self._row(index, view)
-        flat, out, start = arrays['params'][row, view], {}, 0
+        flat, out, start = arrays['params'][row, view].tolist(), {}, 0
         for step, width in self.steps:
-            out[step] = tuple(int(v) for v in flat[start:start + width])
+            out[step] = tuple(flat[start:start + width])
             start += width
         return out
 
@@ -440,10 +440,10 @@ class TeacherStoreDataset:
         info = self.dataset.get_data_info(index)
         info['replay'] = self.store.params(index, view)
         out = self.dataset.pipeline(info)
-        out['data_samples'].set_metainfo({
-            f'teacher_{k}': v
-            for k, v in self.store.teacher_outputs(index, view).items()
-        })
+        for key, value in self.store.teacher_outputs(index, view).items():
+            # set_field does not deep-copy (set_metainfo would, per sample)
+            out['data_samples'].set_field(value, f'teacher_{key}',
+                                          field_type='metainfo')
         return out
 
 
