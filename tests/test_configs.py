@@ -92,6 +92,8 @@ def _stand_in(cfg, work_dir):
             loss.cost_matrix = [[float(i != j) for j in range(k)]
                                 for i in range(k)]
     _shrink_model(model)
+    if model.get('teacher_store') is not None:
+        _stand_in_store(cfg, osp.join(str(work_dir), 'teacher_store'))
     if cfg.get('train_cfg') is None:
         return cfg  # an evaluation-only config
     if cfg.train_cfg.get('by_epoch', True) and 'max_epochs' in cfg.train_cfg:
@@ -101,6 +103,22 @@ def _stand_in(cfg, work_dir):
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 1
     return cfg
+
+
+def _stand_in_store(cfg, out):
+    """A config training from a teacher store: build the store of the
+    stand-in data and its random teacher (one view), and point to it."""
+    from mmkd.datasets.teacher_store import write_teacher_store
+    from mmkd.models.algorithms import build_classifier, prepare_teacher
+    from mmkd.registry import MODELS
+    teacher = build_classifier(cfg.model.teacher, 'model.teacher')
+    prepare_teacher(teacher, None, 'model.teacher_ckpt', False, True)
+    write_teacher_store(
+        out, teacher, MODELS.build(cfg.data_preprocessor),
+        cfg.train_dataloader.dataset.dataset.to_dict(), views=1,
+        seed=cfg.train_dataloader.dataset.get('seed') or 0,
+        teacher_info=dict(model=cfg.model.teacher, ckpt=None))
+    cfg.model.teacher_store = cfg.train_dataloader.dataset.store = out
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_rel)

@@ -10,6 +10,7 @@ from .ofd import BNMarginTeacher, OFDDistiller, bn_margin
 from .self_distiller import NoTeacher, SelfDistiller
 from .single_teacher import SingleTeacherDistiller
 from .srd import ClassifierTeacher, SRDDistiller
+from .store_teacher import StoreTeacher, StoreTeacherDistiller, store_logits
 from .taps import FeatureTaps
 from .teachers import Teacher, Teachers, TeacherSide, prepare_teacher
 
@@ -21,5 +22,6 @@ __all__ = [
     'BNMarginTeacher', 'OFDDistiller', 'bn_margin',
     'SingleTeacherDistiller', 'ClassifierTeacher', 'SRDDistiller',
     'FeatureTaps', 'Teacher', 'Teachers',
-    'TeacherSide', 'prepare_teacher'
+    'TeacherSide', 'prepare_teacher', 'StoreTeacher', 'StoreTeacherDistiller',
+    'store_logits'
 ]
