@@ -26,7 +26,7 @@ from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mmkd.models.interfaces import LossDictUpdate, OwnTrainStep
+from mmkd.models.interfaces import EpochAware, LossDictUpdate, OwnTrainStep
 from mmkd.registry import MODEL_WRAPPERS, OPTIM_WRAPPERS, RUNNERS
 from mmkd.utils.checkpoint import check_state_fits, load_checkpoint_file
 
@@ -114,6 +114,27 @@ class KDRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def train(self):
+        """mmengine's ``train``, after checking that every epoch-dependent
+        part of the model (``EpochAware``: DKD's warm-up, CTKD's
+        curriculum, ...) will be told the epoch; without ``LossEpochHook``
+        it would silently keep its epoch-1 (or default) behaviour."""
+        from .hooks import LossEpochHook
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        parts = sorted({
+            type(m).__name__
+            for m in model.modules() if isinstance(m, EpochAware)
+        })
+        if parts and not any(isinstance(h, LossEpochHook)
+                             for h in self.hooks):
+            raise RuntimeError(
+                f'{", ".join(parts)} depend(s) on the epoch, but no '
+                'LossEpochHook is registered to tell them; add '
+                "custom_hooks=[dict(type='LossEpochHook')] (mmkd's "
+                'configs/_base_/default_runtime.py has it).')
+        return super().train()
 
     def setup_env(self, env_cfg: dict) -> None:
         if (self.distributed and not is_distributed()
