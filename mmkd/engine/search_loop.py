@@ -249,7 +249,8 @@ class SearchLoop(BaseLoop):
     def cost(self, name: str) -> tuple:
         """``(params, flops)`` of a candidate, once per candidate: from the
         space's description where it can say them exactly
-        (:meth:`SearchSpace.cost`: no candidate is built), else built and
+        (:meth:`mmkd.search.spaces.base.SearchSpace.cost`: no candidate is
+        built), else built and
         counted with mmengine's counter."""
         if name not in self._costs:
             cost = self.space.cost(name, self.input_shape) if isinstance(

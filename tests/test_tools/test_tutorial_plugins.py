@@ -16,7 +16,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmkd.engine import KDRunner
+from mmkd.engine import KDRunner, SearchRunner
 from mmkd.registry import (CONNECTORS, MODELS, PROXIES, SEARCH_SPACES,
                            SEARCHERS)
 
@@ -157,7 +157,7 @@ def test_plugin_config_searches_one_generation(plugin, tmp_path):
     cfg.train_cfg.space.stage_blocks = (1, 1, 1)
     cfg.train_cfg.searcher.num_steps = 0  # generation 0 only
     cfg.train_cfg.searcher.num_starts = 3
-    runner = KDRunner.from_cfg(cfg)
+    runner = SearchRunner.from_cfg(cfg)
     runner.train()
 
     with open(osp.join(tmp_path, 'candidates.jsonl')) as f:
