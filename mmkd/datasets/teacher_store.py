@@ -33,7 +33,6 @@ seed is refused with one sentence naming what differs.
 View ``v`` of sample ``i`` is drawn with numpy's global generator seeded
 by ``(seed, v, i)``, so a store is the same whoever builds which shard.
 """
-import hashlib
 import json
 import os
 import os.path as osp
@@ -46,13 +45,14 @@ from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.logging import print_log
 
 from mmkd.registry import DATA_SAMPLERS, DATASETS
+from mmkd.utils.fingerprint import as_json, file_sha256
 from .transforms.replay import (ReplayRandomCrop, ReplayRandomFlip,
                                 ReplayRandomResizedCrop)
 
 __all__ = [
     'TeacherStore', 'TeacherStoreDataset', 'TeacherStoreSampler',
-    'replay_pipeline', 'write_teacher_store', 'file_sha256', 'store_topk',
-    'check_manifest', 'as_json'
+    'replay_pipeline', 'write_teacher_store', 'store_topk',
+    'check_manifest'
 ]
 
 FORMAT = 1
@@ -67,22 +67,6 @@ REPLAYABLE = {
 DETERMINISTIC = ('LoadImageFromFile', 'PackInputs', 'Resize', 'ResizeEdge',
                  'CenterCrop', 'ToNumpy', 'Transpose', 'ImageToTensor',
                  'PILToNumpy', 'NumpyToPIL')
-
-
-def as_json(obj):
-    """A config value as plain JSON data (ConfigDicts, tuples -> lists)."""
-    return json.loads(json.dumps(obj, default=str))
-
-
-def file_sha256(path: Optional[str]) -> Optional[str]:
-    """The sha256 hex digest of a file (None for None)."""
-    if path is None:
-        return None
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def replay_pipeline(pipeline: Sequence[dict]

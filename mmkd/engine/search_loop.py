@@ -26,7 +26,7 @@ several processes (``tools/dist_search.sh``) each generation's new
 candidates are split across ranks and gathered: the result is the same as
 with one process.
 
-The file is the one ``SearchLoop`` class (a little over 400 lines, half of
+The file is the one ``SearchLoop`` class (about 450 lines, half of
 them docstrings): building the parts, the batch, costs, scoring and the
 generation callback are the steps of one loop; everything else it used to
 do lives in the three modules above.

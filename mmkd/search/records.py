@@ -22,23 +22,14 @@ from typing import Dict, Iterable, List, Optional
 import torch
 from mmengine.dist import is_main_process
 
+from mmkd.utils.fingerprint import as_json, file_sha256  # noqa: F401
+
 CANDIDATES = 'candidates.jsonl'
 META = 'search_meta.json'
 LATENCY = 'latency.json'
 SUMMARY = 'search_summary.json'
 PLOT = 'search_scores.png'
 BEST_CONFIG = 'best_student_kd.py'
-
-
-def file_sha256(path: Optional[str]) -> Optional[str]:
-    """SHA-256 of a file's bytes (None for no file)."""
-    if path is None:
-        return None
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tensor_sha256(*tensors: torch.Tensor) -> str:
@@ -49,11 +40,6 @@ def tensor_sha256(*tensors: torch.Tensor) -> str:
         digest.update(f'{tuple(t.shape)}{t.dtype}'.encode())
         digest.update(t.numpy().tobytes())
     return digest.hexdigest()
-
-
-def as_json(obj):
-    """``obj`` as it reads back from JSON (tuples become lists, ...)."""
-    return json.loads(json.dumps(obj, default=str))
 
 
 def _leaf_changes(old, new, path: str, out: List[str]) -> None:

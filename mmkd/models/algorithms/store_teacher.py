@@ -21,7 +21,8 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
-from mmkd.datasets.teacher_store import TeacherStore, as_json, file_sha256
+from mmkd.datasets.teacher_store import TeacherStore
+from mmkd.utils.fingerprint import as_json, file_sha256
 from mmkd.registry import MODELS
 from .base import BaseDistiller
 from .classifier import build_classifier
