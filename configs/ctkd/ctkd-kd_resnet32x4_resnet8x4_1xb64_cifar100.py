@@ -10,10 +10,6 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet32x4_resnet8x4_cifar100.py',
+    '../_base_/methods/ctkd.py',
 ]
-model = dict(
-    student_loss_weight=0.1,
-    distill_losses=dict(
-        loss_kd=dict(type='KDLoss', loss_weight=0.9,
-                     temperature=dict(type='GlobalTemperature'),
-                     inputs=dict(preds_S='s_logits', preds_T='t_logits'))))
+model = _base_.pop('ctkd_model')

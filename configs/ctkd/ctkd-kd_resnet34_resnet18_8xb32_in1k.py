@@ -10,12 +10,11 @@ _base_ = [
     '../_base_/schedules/imagenet_sgd_100e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet34_resnet18_in1k.py',
+    '../_base_/methods/ctkd.py',
 ]
-model = dict(
-    student_loss_weight=1.0,
-    distill_losses=dict(
-        loss_kd=dict(type='KDLoss', loss_weight=1.0,
-                     temperature=dict(type='GlobalTemperature',
-                                      curriculum_epochs=5),
-                     inputs=dict(preds_S='s_logits', preds_T='t_logits'))))
+model = _base_.pop('ctkd_model')
+# the official ImageNet setting: 1.0 CE + 1.0 KL, a 5-epoch curriculum
+model.student_loss_weight = 1.0
+model.distill_losses.loss_kd.loss_weight = 1.0
+model.distill_losses.loss_kd.temperature.curriculum_epochs = 5
 train_cfg = dict(max_epochs=120)

@@ -10,11 +10,7 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/wrn-40-2_wrn-16-2_cifar100.py',
+    '../_base_/methods/ls.py',
 ]
-model = dict(
-    student_loss_weight=1.0,
-    distill_losses=dict(
-        loss_dkd=dict(type='DKDLoss', alpha=12.0, beta=24.0, tau=2,
-                      warmup_epochs=20, logit_stand='code',
-                      inputs=dict(preds_S='s_logits', preds_T='t_logits',
-                                  gt_labels='gt_labels'))))
+model = _base_.pop('ls_models').dkd
+model.distill_losses.loss_dkd.update(alpha=12.0, beta=24.0, tau=2)

@@ -9,10 +9,7 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/vgg13_vgg8_cifar100.py',
+    '../_base_/methods/ls.py',
 ]
-model = dict(
-    student_loss_weight=0.1,
-    distill_losses=dict(
-        loss_kd=dict(type='KDLoss', tau=3, loss_weight=9,
-                     logit_stand='code',
-                     inputs=dict(preds_S='s_logits', preds_T='t_logits'))))
+model = _base_.pop('ls_models').kd
+model.distill_losses.loss_kd.tau = 3

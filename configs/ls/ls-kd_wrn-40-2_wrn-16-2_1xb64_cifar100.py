@@ -9,10 +9,6 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/wrn-40-2_wrn-16-2_cifar100.py',
+    '../_base_/methods/ls.py',
 ]
-model = dict(
-    student_loss_weight=0.1,
-    distill_losses=dict(
-        loss_kd=dict(type='KDLoss', tau=2, loss_weight=9,
-                     logit_stand='code',
-                     inputs=dict(preds_S='s_logits', preds_T='t_logits'))))
+model = _base_.pop('ls_models').kd

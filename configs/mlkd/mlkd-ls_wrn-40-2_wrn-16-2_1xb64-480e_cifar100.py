@@ -9,15 +9,10 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/wrn-40-2_wrn-16-2_cifar100.py',
+    '../_base_/methods/mlkd.py',
 ]
-model = dict(
-    type='MLKDDistiller',
-    student_loss_weight=0.1,
-    distill_losses=dict(
-        loss_mlkd=dict(type='MLKDLoss', tau=2, loss_weight=9, mode='code',
-                       logit_stand='code',
-                       inputs=dict(preds_S='s_logits', preds_T='t_logits',
-                                   preds_S_strong='s_logits_strong',
-                                   preds_T_strong='t_logits_strong'))))
+model = _base_.pop('mlkd_model')
+model.distill_losses.loss_mlkd.update(tau=2, loss_weight=9,
+                                      logit_stand='code')
 optim_wrapper = dict(optimizer=dict(lr=0.025))
 train_cfg = dict(max_epochs=480)

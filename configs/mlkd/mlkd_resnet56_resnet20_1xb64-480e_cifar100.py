@@ -9,14 +9,8 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet56_resnet20_cifar100.py',
+    '../_base_/methods/mlkd.py',
 ]
-model = dict(
-    type='MLKDDistiller',
-    student_loss_weight=0.1,
-    distill_losses=dict(
-        loss_mlkd=dict(type='MLKDLoss', tau=4, loss_weight=0.9, mode='code',
-                       inputs=dict(preds_S='s_logits', preds_T='t_logits',
-                                   preds_S_strong='s_logits_strong',
-                                   preds_T_strong='t_logits_strong'))))
+model = _base_.pop('mlkd_model')
 optim_wrapper = dict(optimizer=dict(lr=0.025))
 train_cfg = dict(max_epochs=480)

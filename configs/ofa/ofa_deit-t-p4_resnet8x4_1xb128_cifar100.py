@@ -10,6 +10,7 @@
 _base_ = [
     '../_base_/datasets/cifar100_bs64.py',
     '../_base_/default_runtime.py',
+    '../_base_/methods/ofa.py',
 ]
 train_dataloader = dict(batch_size=128)
 optim_wrapper = dict(
@@ -24,7 +25,8 @@ train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=128)
-model = dict(
+model = _base_.pop('ofa_model')
+model.update(
     type='SingleTeacherDistiller',
     student=dict(
         type='ImageClassifier',
@@ -40,29 +42,7 @@ model = dict(
         neck=None,
         head=dict(type='VisionTransformerClsHead', num_classes=100,
                   in_channels=192, loss=dict(type='CrossEntropyLoss'))),
-    teacher_ckpt='work_dirs/deit-t-p4_1xb64-200e_cifar100/epoch_200.pth',
-    student_loss_weight=1.0,
-    taps=dict(
-        s_stage1='student.backbone.layer1',
-        s_stage2='student.backbone.layer2',
-        s_stage3='student.backbone.layer3'),
-    connectors=dict(
-        s_branch1=dict(type='OFABranch', in_channels=64, out_channels=256,
-                       num_classes=100, num_downsample=2, input='s_stage1'),
-        s_branch2=dict(type='OFABranch', in_channels=128, out_channels=256,
-                       num_classes=100, num_downsample=1, input='s_stage2'),
-        s_branch3=dict(type='OFABranch', in_channels=256, out_channels=256,
-                       num_classes=100, num_downsample=0, input='s_stage3')),
-    distill_losses=dict(
-        loss_ofa_1=dict(type='OFALoss', eps=1.0,
-                        inputs=dict(preds_S='s_branch1', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_2=dict(type='OFALoss', eps=1.0,
-                        inputs=dict(preds_S='s_branch2', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_3=dict(type='OFALoss', eps=1.0,
-                        inputs=dict(preds_S='s_branch3', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_kd=dict(type='OFALoss', eps=1.0,
-                         inputs=dict(preds_S='s_logits', preds_T='t_logits',
-                                     gt_labels='gt_labels'))))
+    teacher_ckpt='work_dirs/deit-t-p4_1xb64-200e_cifar100/epoch_200.pth')
+# branches from the stage widths (64, 128, 256) to max(256, 192) = 256
+for __branch, __ch in zip(model.connectors.values(), (64, 128, 256)):
+    __branch.update(in_channels=__ch, out_channels=256, num_classes=100)

@@ -10,35 +10,20 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet32x4_resnet8x4_cifar100.py',
+    '../_base_/methods/ofd.py',
 ]
-model = dict(
-    type='OFDDistiller',
-    student_loss_weight=1.0,
-    taps=dict(
-        s_pre1='student.backbone.layer1.0:preact',
-        t_pre1='teacher.backbone.layer1.4:preact',
-        s_pre2='student.backbone.layer2.0:preact',
-        t_pre2='teacher.backbone.layer2.4:preact',
-        s_pre3='student.backbone.layer3.0:preact',
-        t_pre3='teacher.backbone.layer3.4:preact'),
-    margins=dict(
-        t_margin1='teacher.backbone.layer1.4.norm2',
-        t_margin2='teacher.backbone.layer2.4.norm2',
-        t_margin3='teacher.backbone.layer3.4.norm2'),
-    connectors=dict(
-        s_feat1=dict(type='OFDConnector', in_channels=64, out_channels=64,
-                     input='s_pre1'),
-        s_feat2=dict(type='OFDConnector', in_channels=128, out_channels=128,
-                     input='s_pre2'),
-        s_feat3=dict(type='OFDConnector', in_channels=256, out_channels=256,
-                     input='s_pre3')),
-    distill_losses=dict(
-        loss_ofd_1=dict(type='OFDLoss', loss_weight=0.00025,
-                        inputs=dict(preds_S='s_feat1', preds_T='t_pre1',
-                                    margin='t_margin1')),
-        loss_ofd_2=dict(type='OFDLoss', loss_weight=0.0005,
-                        inputs=dict(preds_S='s_feat2', preds_T='t_pre2',
-                                    margin='t_margin2')),
-        loss_ofd_3=dict(type='OFDLoss', loss_weight=0.001,
-                        inputs=dict(preds_S='s_feat3', preds_T='t_pre3',
-                                    margin='t_margin3'))))
+model = _base_.pop('ofd_model')
+model.taps = dict(
+    s_pre1='student.backbone.layer1.0:preact',
+    t_pre1='teacher.backbone.layer1.4:preact',
+    s_pre2='student.backbone.layer2.0:preact',
+    t_pre2='teacher.backbone.layer2.4:preact',
+    s_pre3='student.backbone.layer3.0:preact',
+    t_pre3='teacher.backbone.layer3.4:preact')
+model.margins = dict(
+    t_margin1='teacher.backbone.layer1.4.norm2',
+    t_margin2='teacher.backbone.layer2.4.norm2',
+    t_margin3='teacher.backbone.layer3.4.norm2')
+# connector in = out channels of the three stages
+for __conn, __ch in zip(model.connectors.values(), (64, 128, 256)):
+    __conn.update(in_channels=__ch, out_channels=__ch)

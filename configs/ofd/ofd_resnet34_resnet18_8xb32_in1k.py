@@ -11,43 +11,31 @@ _base_ = [
     '../_base_/schedules/imagenet_sgd_100e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet34_resnet18_in1k.py',
+    '../_base_/methods/ofd.py',
 ]
-model = dict(
-    type='OFDDistiller',
-    student_loss_weight=1.0,
-    taps=dict(
-        s_pre1='student.backbone.layer1.1:preact',
-        t_pre1='teacher.backbone.layer1.2:preact',
-        s_pre2='student.backbone.layer2.1:preact',
-        t_pre2='teacher.backbone.layer2.3:preact',
-        s_pre3='student.backbone.layer3.1:preact',
-        t_pre3='teacher.backbone.layer3.5:preact',
-        s_pre4='student.backbone.layer4.1:preact',
-        t_pre4='teacher.backbone.layer4.2:preact'),
-    margins=dict(
-        t_margin1='teacher.backbone.layer1.2.bn2',
-        t_margin2='teacher.backbone.layer2.3.bn2',
-        t_margin3='teacher.backbone.layer3.5.bn2',
-        t_margin4='teacher.backbone.layer4.2.bn2'),
-    connectors=dict(
-        s_feat1=dict(type='OFDConnector', in_channels=64, out_channels=64,
-                     input='s_pre1'),
-        s_feat2=dict(type='OFDConnector', in_channels=128, out_channels=128,
-                     input='s_pre2'),
-        s_feat3=dict(type='OFDConnector', in_channels=256, out_channels=256,
-                     input='s_pre3'),
-        s_feat4=dict(type='OFDConnector', in_channels=512, out_channels=512,
-                     input='s_pre4')),
-    distill_losses=dict(
-        loss_ofd_1=dict(type='OFDLoss', loss_weight=1.25e-05,
-                        inputs=dict(preds_S='s_feat1', preds_T='t_pre1',
-                                    margin='t_margin1')),
-        loss_ofd_2=dict(type='OFDLoss', loss_weight=2.5e-05,
-                        inputs=dict(preds_S='s_feat2', preds_T='t_pre2',
-                                    margin='t_margin2')),
-        loss_ofd_3=dict(type='OFDLoss', loss_weight=5e-05,
-                        inputs=dict(preds_S='s_feat3', preds_T='t_pre3',
-                                    margin='t_margin3')),
-        loss_ofd_4=dict(type='OFDLoss', loss_weight=1e-04,
-                        inputs=dict(preds_S='s_feat4', preds_T='t_pre4',
-                                    margin='t_margin4'))))
+model = _base_.pop('ofd_model')
+model.taps = dict(
+    s_pre1='student.backbone.layer1.1:preact',
+    t_pre1='teacher.backbone.layer1.2:preact',
+    s_pre2='student.backbone.layer2.1:preact',
+    t_pre2='teacher.backbone.layer2.3:preact',
+    s_pre3='student.backbone.layer3.1:preact',
+    t_pre3='teacher.backbone.layer3.5:preact',
+    s_pre4='student.backbone.layer4.1:preact',
+    t_pre4='teacher.backbone.layer4.2:preact')
+model.margins = dict(
+    t_margin1='teacher.backbone.layer1.2.bn2',
+    t_margin2='teacher.backbone.layer2.3.bn2',
+    t_margin3='teacher.backbone.layer3.5.bn2',
+    t_margin4='teacher.backbone.layer4.2.bn2')
+# a fourth stage, wired like the other three
+model.connectors.s_feat4 = dict(type='OFDConnector', input='s_pre4')
+model.distill_losses.loss_ofd_4 = dict(
+    type='OFDLoss', inputs=dict(preds_S='s_feat4', preds_T='t_pre4',
+                                margin='t_margin4'))
+# connector in = out channels of the four stages; weights 1e-4 / 2^(4-i)
+for __conn, __ch in zip(model.connectors.values(), (64, 128, 256, 512)):
+    __conn.update(in_channels=__ch, out_channels=__ch)
+for __loss, __w in zip(model.distill_losses.values(),
+                       (1.25e-05, 2.5e-05, 5e-05, 1e-04)):
+    __loss.loss_weight = __w

@@ -8,43 +8,31 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/vgg13_vgg8_cifar100.py',
+    '../_base_/methods/ofd.py',
 ]
-model = dict(
-    type='OFDDistiller',
-    student_loss_weight=1.0,
-    taps=dict(
-        s_pre1='student.backbone.block1.norm1',
-        t_pre1='teacher.backbone.block1.norm2',
-        s_pre2='student.backbone.block2.norm1',
-        t_pre2='teacher.backbone.block2.norm2',
-        s_pre3='student.backbone.block3.norm1',
-        t_pre3='teacher.backbone.block3.norm2',
-        s_pre4='student.backbone.block4.norm1',
-        t_pre4='teacher.backbone.block4.norm2'),
-    margins=dict(
-        t_margin1='teacher.backbone.block1.norm2',
-        t_margin2='teacher.backbone.block2.norm2',
-        t_margin3='teacher.backbone.block3.norm2',
-        t_margin4='teacher.backbone.block4.norm2'),
-    connectors=dict(
-        s_feat1=dict(type='OFDConnector', in_channels=128, out_channels=128,
-                     input='s_pre1'),
-        s_feat2=dict(type='OFDConnector', in_channels=256, out_channels=256,
-                     input='s_pre2'),
-        s_feat3=dict(type='OFDConnector', in_channels=512, out_channels=512,
-                     input='s_pre3'),
-        s_feat4=dict(type='OFDConnector', in_channels=512, out_channels=512,
-                     input='s_pre4')),
-    distill_losses=dict(
-        loss_ofd_1=dict(type='OFDLoss', loss_weight=0.000125,
-                        inputs=dict(preds_S='s_feat1', preds_T='t_pre1',
-                                    margin='t_margin1')),
-        loss_ofd_2=dict(type='OFDLoss', loss_weight=0.00025,
-                        inputs=dict(preds_S='s_feat2', preds_T='t_pre2',
-                                    margin='t_margin2')),
-        loss_ofd_3=dict(type='OFDLoss', loss_weight=0.0005,
-                        inputs=dict(preds_S='s_feat3', preds_T='t_pre3',
-                                    margin='t_margin3')),
-        loss_ofd_4=dict(type='OFDLoss', loss_weight=0.001,
-                        inputs=dict(preds_S='s_feat4', preds_T='t_pre4',
-                                    margin='t_margin4'))))
+model = _base_.pop('ofd_model')
+model.taps = dict(
+    s_pre1='student.backbone.block1.norm1',
+    t_pre1='teacher.backbone.block1.norm2',
+    s_pre2='student.backbone.block2.norm1',
+    t_pre2='teacher.backbone.block2.norm2',
+    s_pre3='student.backbone.block3.norm1',
+    t_pre3='teacher.backbone.block3.norm2',
+    s_pre4='student.backbone.block4.norm1',
+    t_pre4='teacher.backbone.block4.norm2')
+model.margins = dict(
+    t_margin1='teacher.backbone.block1.norm2',
+    t_margin2='teacher.backbone.block2.norm2',
+    t_margin3='teacher.backbone.block3.norm2',
+    t_margin4='teacher.backbone.block4.norm2')
+# a fourth stage, wired like the other three
+model.connectors.s_feat4 = dict(type='OFDConnector', input='s_pre4')
+model.distill_losses.loss_ofd_4 = dict(
+    type='OFDLoss', inputs=dict(preds_S='s_feat4', preds_T='t_pre4',
+                                margin='t_margin4'))
+# connector in = out channels of blocks 1-4; weights 1e-3 / 2^(4-i-1)
+for __conn, __ch in zip(model.connectors.values(), (128, 256, 512, 512)):
+    __conn.update(in_channels=__ch, out_channels=__ch)
+for __loss, __w in zip(model.distill_losses.values(),
+                       (0.000125, 0.00025, 0.0005, 0.001)):
+    __loss.loss_weight = __w

@@ -9,25 +9,15 @@ _base_ = [
     '../_base_/schedules/cifar_sgd-nesterov_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet110_resnet32_cifar100.py',
+    '../_base_/methods/reviewkd.py',
 ]
 train_dataloader = dict(batch_size=128)
-model = dict(
-    student_loss_weight=1.0,
-    taps=dict(
-        s_feat1='student.backbone.layer1',
-        s_feat2='student.backbone.layer2',
-        s_feat3='student.backbone.layer3',
-        s_pool='student.head.fc:input',
-        t_pre1='teacher.backbone.layer1.17:preact',
-        t_pre2='teacher.backbone.layer2.17:preact',
-        t_pre3='teacher.backbone.layer3.17:preact',
-        t_pool='teacher.head.fc:input'),
-    connectors=dict(s_review=dict(
-        type='ReviewKDFusion', in_channels=[16, 32, 64, 64],
-        out_channels=[16, 32, 64, 64],
-        input=['s_feat1', 's_feat2', 's_feat3', 's_pool'])),
-    distill_losses=dict(loss_review=dict(
-        type='HCLLoss', pool_sizes=(4, 2, 1), warmup_epochs=20,
-        loss_weight=1.0,
-        inputs=dict(feats_S='s_review',
-                    feats_T=['t_pre1', 't_pre2', 't_pre3', 't_pool']))))
+model = _base_.pop('reviewkd_model')
+model.taps.update(
+    t_pre1='teacher.backbone.layer1.17:preact',
+    t_pre2='teacher.backbone.layer2.17:preact',
+    t_pre3='teacher.backbone.layer3.17:preact')
+# channels of the three stages and the pooled vector
+model.connectors.s_review.update(in_channels=[16, 32, 64, 64],
+                                 out_channels=[16, 32, 64, 64])
+model.distill_losses.loss_review.loss_weight = 1.0

@@ -11,27 +11,27 @@ _base_ = [
     '../_base_/schedules/imagenet_sgd_100e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/resnet34_resnet18_in1k.py',
+    '../_base_/methods/reviewkd.py',
 ]
-model = dict(
-    student_loss_weight=1.0,
-    taps=dict(
-        s_feat1='student.backbone.layer1.1:preact',
-        s_feat2='student.backbone.layer2.1:preact',
-        s_feat3='student.backbone.layer3.1:preact',
-        s_feat4='student.backbone.layer4.1:preact',
-        s_pool='student.head.fc:input',
-        t_pre1='teacher.backbone.layer1.2:preact',
-        t_pre2='teacher.backbone.layer2.3:preact',
-        t_pre3='teacher.backbone.layer3.5:preact',
-        t_pre4='teacher.backbone.layer4.2:preact',
-        t_pool='teacher.head.fc:input'),
-    connectors=dict(s_review=dict(
-        type='ReviewKDFusion', in_channels=[64, 128, 256, 512, 512],
-        out_channels=[64, 128, 256, 512, 512], mid_channels=512,
-        input=['s_feat1', 's_feat2', 's_feat3', 's_feat4', 's_pool'])),
-    distill_losses=dict(loss_review=dict(
-        type='HCLLoss', pool_sizes=(4, 2, 1), warmup_epochs=0,
-        loss_weight=1.0,
-        inputs=dict(feats_S='s_review',
-                    feats_T=['t_pre1', 't_pre2', 't_pre3', 't_pre4',
-                             't_pool']))))
+model = _base_.pop('reviewkd_model')
+# four stages, all taken before their last ReLU, and the pooled vectors
+model.taps = dict(
+    s_feat1='student.backbone.layer1.1:preact',
+    s_feat2='student.backbone.layer2.1:preact',
+    s_feat3='student.backbone.layer3.1:preact',
+    s_feat4='student.backbone.layer4.1:preact',
+    s_pool='student.head.fc:input',
+    t_pre1='teacher.backbone.layer1.2:preact',
+    t_pre2='teacher.backbone.layer2.3:preact',
+    t_pre3='teacher.backbone.layer3.5:preact',
+    t_pre4='teacher.backbone.layer4.2:preact',
+    t_pool='teacher.head.fc:input')
+model.connectors.s_review.update(
+    in_channels=[64, 128, 256, 512, 512],
+    out_channels=[64, 128, 256, 512, 512], mid_channels=512,
+    input=['s_feat1', 's_feat2', 's_feat3', 's_feat4', 's_pool'])
+model.distill_losses.loss_review.update(
+    warmup_epochs=0, loss_weight=1.0,
+    inputs=dict(feats_S='s_review',
+                feats_T=['t_pre1', 't_pre2', 't_pre3', 't_pre4',
+                         't_pool']))

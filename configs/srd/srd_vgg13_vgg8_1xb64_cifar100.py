@@ -9,17 +9,9 @@ _base_ = [
     '../_base_/schedules/cifar_sgd_240e.py',
     '../_base_/default_runtime.py',
     '../_base_/models/distill/vgg13_vgg8_cifar100.py',
+    '../_base_/methods/srd.py',
 ]
-model = dict(
-    type='SRDDistiller',
-    classifier='teacher.head.fc',
-    student_loss_weight=1.0,
-    taps=dict(s_feat='student.backbone.block4',
-              t_feat='teacher.backbone.block4'),
-    connectors=dict(s_proj=dict(type='SRDConnector', in_channels=512,
-                                out_channels=512, input='s_feat')),
-    distill_losses=dict(loss_srd=dict(
-        type='SoftmaxRegressionLoss', sr_form='mse', fm_weight=1.0,
-        sr_weight=1.0,
-        inputs=dict(feats_S='s_proj', feats_T='t_feat', preds_T='t_logits',
-                    cls_weight='t_cls_weight', cls_bias='t_cls_bias'))))
+model = _base_.pop('srd_model')
+model.taps = dict(s_feat='student.backbone.block4',
+                  t_feat='teacher.backbone.block4')
+model.connectors.s_proj.update(in_channels=512, out_channels=512)
