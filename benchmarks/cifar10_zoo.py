@@ -17,7 +17,8 @@ training stage (AB, FT, FSP) or equal widths (KD-SVD) are not in this
 one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
 to the schedule (1 of 15 epochs), and so is CTKD's 10-of-240-epoch
 curriculum. ``--methods dml`` trains two such students with deep mutual
-learning (no teacher) and reports the first. DOT needs plain (not
+learning (no teacher) and reports the first; ``--methods byot`` trains
+the student with BYOT branches on layer1 and layer2 (no teacher). DOT needs plain (not
 Nesterov) SGD momentum, so it has no row on this Nesterov schedule; MLKD
 needs a second, strongly augmented view.
 
@@ -127,6 +128,41 @@ METHODS = {
 }
 
 
+def byot_model(student):
+    """BYOT (configs/_base_/methods/byot.py's losses: 0.9 CE of every
+    classifier + 0.1 T^2 KL(deepest || branch), T = 3, + 1e-6 summed
+    feature L2) on the ResNet-8's layer1 and layer2, taught by its layer3
+    classifier; the branches (stride-2 3x3 conv + BN + ReLU to layer3's
+    32 x 8 x 8, then a pooled linear classifier) are dropped at export."""
+    ch = (8, 16, 32)
+    connectors, losses = {}, {}
+    for i in (1, 2):
+        src = f'feat{i}'
+        for j in range(i, 3):
+            connectors[f'branch{i}_conv{j}'] = dict(
+                type='ConvConnector', in_channels=ch[j - 1],
+                out_channels=ch[j], kernel_size=3, stride=2,
+                norm_cfg=dict(type='BN'), act=True, input=src)
+            src = f'branch{i}_conv{j}'
+        connectors[f'branch{i}_fc'] = dict(
+            type='LinearConnector', in_channels=32, out_channels=10,
+            input=src)
+        losses[f'loss_ce_branch{i}'] = dict(
+            type='PeerCELoss', loss_weight=0.9,
+            inputs=dict(preds=f'branch{i}_fc', gt_labels='gt_labels'))
+        losses[f'loss_kd_branch{i}'] = dict(
+            type='KDLoss', tau=3., loss_weight=0.1,
+            inputs=dict(preds_S=f'branch{i}_fc', preds_T='s_logits'))
+        losses[f'loss_feat_branch{i}'] = dict(
+            type='HintLoss', reduction='sum', loss_weight=1e-6,
+            inputs=dict(feats_S=src, feats_T='feat3'))
+    return dict(type='SelfDistiller', student=student,
+                student_loss_weight=0.9,
+                taps={f'feat{i}': f'student.backbone.layer{i}'
+                      for i in (1, 2, 3)},
+                connectors=connectors, distill_losses=losses)
+
+
 def method_config(name, args):
     if name == 'student':
         cfg = Config.fromfile(ALONE_CFG)
@@ -135,6 +171,10 @@ def method_config(name, args):
         cfg = Config.fromfile(ALONE_CFG)
         peer = cfg.model.to_dict()
         cfg.model = dict(type='DMLDistiller', peers=dict(a=peer, b=peer))
+    elif name == 'byot':
+        # the student teaches its own shallow branches, no teacher
+        cfg = Config.fromfile(ALONE_CFG)
+        cfg.model = byot_model(cfg.model.to_dict())
     else:
         cfg = Config.fromfile(KD_CFG)
         spec = copy.deepcopy(METHODS[name])
@@ -192,7 +232,7 @@ def main():
     parser.add_argument('--teacher-ckpt', required=True,
                         help='ResNet-20 teacher trained on the same data')
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
-                        choices=list(METHODS) + ['dml'])
+                        choices=list(METHODS) + ['dml', 'byot'])
     parser.add_argument('--epochs', type=int, default=15)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--data-file', default=None)

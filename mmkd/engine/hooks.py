@@ -60,7 +60,7 @@ class DataCheckHook(Hook):
     - Inputs a distiller takes from the data (``sample_idx``,
       ``contrast_idx``) must be in the samples the pipeline produces.
     - Every part that is a ``DatasetChecked`` (e.g. CRD's memory bank,
-      sized to the data) is asked to raise if the training set does not fit
+      sized to the data; MLKD's distiller, which needs a strong view) is asked to raise if the training set does not fit
       it.
     """
 
@@ -72,7 +72,7 @@ class DataCheckHook(Hook):
             runner.model) else runner.model
         self._check_data_inputs(model, dataset)
         for module in model.modules():
-            if isinstance(module, DatasetChecked) and module is not model:
+            if isinstance(module, DatasetChecked):
                 module.check_dataset(dataset)
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         if not classes:

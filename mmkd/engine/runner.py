@@ -26,7 +26,8 @@ from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm,
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mmkd.models.interfaces import EpochAware, LossDictUpdate, OwnTrainStep
+from mmkd.models.interfaces import (EpochAware, LossDictUpdate,
+                                   NeedsOptimizer, OwnTrainStep)
 from mmkd.registry import MODEL_WRAPPERS, OPTIM_WRAPPERS, RUNNERS
 from mmkd.utils.checkpoint import check_state_fits, load_checkpoint_file
 
@@ -136,6 +137,16 @@ class KDRunner(Runner):
                 'configs/_base_/default_runtime.py has it).')
         return super().train()
 
+    def build_optim_wrapper(self, optim_wrapper):
+        """mmengine's ``build_optim_wrapper``, then a check that every
+        ``NeedsOptimizer`` part (CTKD's learnable temperature) has its
+        parameters in the wrapper's param groups (a custom constructor
+        that takes only the student's would leave it at its initial
+        value)."""
+        built = super().build_optim_wrapper(optim_wrapper)
+        check_optimized_parts(self.model, built)
+        return built
+
     def setup_env(self, env_cfg: dict) -> None:
         if (self.distributed and not is_distributed()
                 and not torch.cuda.is_available()):
@@ -217,6 +228,34 @@ class SearchRunner(KDRunner):
         model = self.train_loop.run()
         self.call_hook('after_run')
         return model
+
+
+def check_optimized_parts(model, optim_wrapper) -> None:
+    """Raise if a parameter of a ``NeedsOptimizer`` part of ``model`` is in
+    no param group of ``optim_wrapper`` (an ``OptimWrapper`` or
+    ``OptimWrapperDict``)."""
+    model = model.module if is_model_wrapper(model) else model
+    wrappers = getattr(optim_wrapper, 'optim_wrappers', None)
+    wrappers = wrappers.values() if wrappers else [optim_wrapper]
+    in_groups = {
+        id(p)
+        for w in wrappers for group in w.optimizer.param_groups
+        for p in group['params']
+    }
+    for name, module in model.named_modules():
+        if not isinstance(module, NeedsOptimizer):
+            continue
+        missing = [
+            n for n, p in module.named_parameters()
+            if p.requires_grad and id(p) not in in_groups
+        ]
+        if missing:
+            raise ValueError(
+                f'model.{name} ({type(module).__name__}) is learnable, but '
+                f'its parameter(s) {missing} are in no param group of '
+                'optim_wrapper, so it would never change; let the optimizer '
+                "take them (mmengine's default constructor takes every model "
+                'parameter) or use a fixed tau instead.')
 
 
 def _updates_from_losses(optim_wrapper_cfg) -> bool:

@@ -26,6 +26,8 @@ capability                        who calls it
 :class:`LossDictUpdate`           ``BaseDistiller.train_step``: an optim
                                   wrapper that updates from the named
                                   losses, not their sum (DOT)
+:class:`NeedsOptimizer`           ``KDRunner``: parameters the optim
+                                  wrapper must train (CTKD's temperature)
 ================================  ==========================================
 """
 from typing import Any, Dict, Optional, Tuple
@@ -35,7 +37,8 @@ import torch.nn as nn
 
 __all__ = [
     'EpochAware', 'LossWeightScheduled', 'DatasetChecked', 'DataInputs',
-    'MultiTermLoss', 'TeacherOwner', 'OwnTrainStep', 'LossDictUpdate'
+    'MultiTermLoss', 'TeacherOwner', 'OwnTrainStep', 'LossDictUpdate',
+    'NeedsOptimizer'
 ]
 
 
@@ -51,6 +54,13 @@ class LossWeightScheduled:
 
     def set_loss_weight(self, weight: float) -> None:
         """Called before each training epoch with the ramped weight."""
+
+
+class NeedsOptimizer:
+    """A part whose parameters only mean something when the optimizer
+    trains them (e.g. CTKD's learnable temperature): when it builds the
+    optim wrapper, ``KDRunner`` raises if a parameter of such a part is in
+    none of its param groups."""
 
 
 class DatasetChecked:

@@ -158,3 +158,44 @@ def test_trains_in_a_runner_with_the_default_hooks(tmp_path):
     params = {id(p) for g in runner.optim_wrapper.param_groups
               for p in g['params']}
     assert id(temp.raw) in params
+
+
+def test_a_temperature_outside_the_optimizer_is_refused(tmp_path):
+    # a constructor that optimises the student only: the temperature would
+    # stay at its initial value; refused before the first iteration
+    from mmengine.config import Config
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    from mmkd.engine import KDRunner
+    from mmkd.registry import OPTIM_WRAPPER_CONSTRUCTORS
+    from test_engine._tiny_configs import tiny_config  # noqa: E402
+
+    class _StudentOnly(DefaultOptimWrapperConstructor):
+
+        def __call__(self, model):
+            return super().__call__(model.student)
+
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(
+        name='_StudentOnly', module=_StudentOnly, force=True)
+    try:
+        text = tiny_config(tmp_path / 'work', distill=True, epochs=1,
+                           n_train=16, batch=8, val=False)
+        text += (
+            "model.update(distill_losses=dict(loss_kd=dict(type='KDLoss', "
+            "loss_weight=0.9, temperature=dict(type='GlobalTemperature'), "
+            "inputs=dict(preds_S='s_logits', preds_T='t_logits'))))\n"
+            "optim_wrapper.update(constructor='_StudentOnly')\n")
+        path = tmp_path / 'ctkd.py'
+        path.write_text(text)
+        runner = KDRunner.from_cfg(Config.fromfile(str(path)))
+        with pytest.raises(ValueError) as err:
+            runner.train()
+        assert str(err.value) == (
+            'model.distill_losses.loss_kd.temperature (GlobalTemperature) is '
+            "learnable, but its parameter(s) ['raw'] are in no param group "
+            'of optim_wrapper, so it would never change; let the optimizer '
+            "take them (mmengine's default constructor takes every model "
+            'parameter) or use a fixed tau instead.')
+        assert runner.iter == 0
+    finally:
+        OPTIM_WRAPPER_CONSTRUCTORS._module_dict.pop('_StudentOnly', None)

@@ -180,3 +180,38 @@ def test_distiller_two_views():
             'loss_mlkd.bc_weak'} == set(out)
     with pytest.raises(KeyError, match='ExtraView'):
         model.loss(weak, [DataSample().set_gt_label(0)] * 4)
+
+
+def test_data_without_a_strong_view_is_refused_before_training(tmp_path):
+    from mmengine.config import Config
+
+    from mmkd.engine import KDRunner
+    from test_engine._tiny_configs import tiny_config  # noqa: E402
+
+    text = tiny_config(tmp_path / 'work', distill=True, epochs=1, n_train=8,
+                       batch=4, augment=False, val=False)
+    text += ("model.update(type='MLKDDistiller', distill_losses=dict("
+             "loss_mlkd=dict(type='MLKDLoss', inputs=dict(preds_S='s_logits',"
+             " preds_T='t_logits', preds_S_strong='s_logits_strong', "
+             "preds_T_strong='t_logits_strong'))))\n")
+    path = tmp_path / 'mlkd.py'
+    path.write_text(text)
+    runner = KDRunner.from_cfg(Config.fromfile(str(path)))
+    with pytest.raises(ValueError) as err:
+        runner.train()
+    assert str(err.value) == (
+        "MLKDDistiller needs the strong view 'img_strong' in every training "
+        'sample, but train_dataloader.dataset.pipeline gives none; add '
+        "dict(type='ExtraView', key='img_strong', pipeline=[...]) to that "
+        "pipeline and PackInputs(algorithm_keys=['img_strong']) at its end "
+        '(configs/_base_/datasets/cifar100_weak-strong_bs64.py does both).')
+    assert runner.iter == 0
+    # with the view, the same check passes and training runs
+    text += ("train_dataloader['dataset'].update(pipeline=[dict(type="
+             "'ExtraView', key='img_strong', pipeline=[]), dict(type="
+             "'PackInputs', algorithm_keys=['img_strong'])])\n"
+             f"work_dir = {str(tmp_path / 'work2')!r}\n")
+    path.write_text(text)
+    runner = KDRunner.from_cfg(Config.fromfile(str(path)))
+    runner.train()
+    assert runner.iter == 2

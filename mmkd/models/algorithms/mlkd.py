@@ -4,13 +4,14 @@ from typing import Dict, List, Tuple
 import torch
 
 from mmkd.registry import MODELS
+from ..interfaces import DatasetChecked
 from .single_teacher import SingleTeacherDistiller
 
 __all__ = ['MLKDDistiller']
 
 
 @MODELS.register_module()
-class MLKDDistiller(SingleTeacherDistiller):
+class MLKDDistiller(DatasetChecked, SingleTeacherDistiller):
     """Jin et al., "Multi-level Logit Distillation", CVPR 2023.
 
     Each training image comes in two views: the batch itself (the weak
@@ -26,7 +27,8 @@ class MLKDDistiller(SingleTeacherDistiller):
     Validation uses the student on the batch alone.
 
     In the build-time dry run (no data samples) the strong view is the
-    batch itself.
+    batch itself. ``DataCheckHook`` (default runtime) checks before the
+    first iteration that the training samples carry the strong view.
 
     Args:
         strong_key (str): Data-sample field of the strong view. Defaults
@@ -38,6 +40,24 @@ class MLKDDistiller(SingleTeacherDistiller):
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)  # the dry run reads no samples
         self.strong_key = strong_key
+
+    def check_dataset(self, dataset) -> None:
+        """Raise if the first training sample has no strong view (called
+        by ``DataCheckHook`` before the first iteration)."""
+        if len(dataset) == 0:
+            return
+        sample = dataset[0]
+        data_sample = sample.get('data_samples') if isinstance(
+            sample, dict) else None
+        if data_sample is None or self.strong_key not in data_sample:
+            raise ValueError(
+                f'MLKDDistiller needs the strong view {self.strong_key!r} '
+                'in every training sample, but train_dataloader.dataset.'
+                f"pipeline gives none; add dict(type='ExtraView', key="
+                f"'{self.strong_key}', pipeline=[...]) to that pipeline and "
+                f"PackInputs(algorithm_keys=['{self.strong_key}']) at its "
+                'end (configs/_base_/datasets/cifar100_weak-strong_bs64.py '
+                'does both).')
 
     def student_output_names(self) -> List[str]:
         return ['s_logits', 's_logits_strong']

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from mmkd.registry import MODELS
-from ..interfaces import EpochAware
+from ..interfaces import EpochAware, NeedsOptimizer
 
 __all__ = [
     'grad_reverse', 'cosine_reversal_weight', 'GlobalTemperature',
@@ -60,7 +60,7 @@ def cosine_reversal_weight(epoch: int, epochs: int, start: float = 0.,
     return start + (end - start) * 0.5 * (1 - math.cos(math.pi * e / epochs))
 
 
-class _LearnableTemperature(EpochAware, nn.Module):
+class _LearnableTemperature(EpochAware, NeedsOptimizer, nn.Module):
     """``tau = t_start + t_range * sigmoid(GRL(raw, lambda))``."""
 
     def __init__(self, t_start: float, t_range: float, curriculum_epochs: int,
