@@ -30,3 +30,41 @@ def tiny_classifier(depth=8, widths=(8, 16, 32), num_classes=10,
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=num_classes,
                   in_channels=widths[-1], loss=dict(type='CrossEntropyLoss')))
+
+
+def free_port():
+    """A free TCP port on localhost (for a torchrun master)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_rank_script(tmp_path, name, nproc, config_text, rank_script):
+    """Write ``config_text`` to ``tmp_path/name.py`` and run ``rank_script``
+    on it: under torchrun with ``nproc`` CPU processes (launcher
+    ``pytorch``), or as one plain process. The script saves each rank's
+    result to ``<work_dir>/rank<r>.pth``, loaded and returned here;
+    ``work_dir`` is ``tmp_path/name``."""
+    import os
+    import subprocess
+    import sys
+    work_dir = tmp_path / name
+    cfg = tmp_path / f'{name}.py'
+    cfg.write_text(config_text)
+    script = tmp_path / 'rank.py'
+    script.write_text(rank_script)
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO_ROOT)
+    env.pop('CUDA_VISIBLE_DEVICES', None)
+    if nproc > 1:
+        cmd = [sys.executable, '-m', 'torch.distributed.run',
+               f'--nproc_per_node={nproc}', '--master_addr=127.0.0.1',
+               f'--master_port={free_port()}', str(script), str(cfg),
+               'pytorch']
+    else:
+        cmd = [sys.executable, str(script), str(cfg), 'none']
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
+            for r in range(nproc)]

@@ -32,6 +32,7 @@ capability                        who calls it
 """
 from typing import Any, Dict, Optional, Tuple
 
+import abc
 import torch
 import torch.nn as nn
 
@@ -132,7 +133,7 @@ class OwnTrainStep:
         return None
 
 
-class LossDictUpdate:
+class LossDictUpdate(abc.ABC):
     """An optim wrapper that updates from the named losses, not their sum.
 
     ``BaseDistiller.train_step`` calls :meth:`update_from_losses` with the
@@ -143,6 +144,6 @@ class LossDictUpdate:
     ``TrainStepDataParallel`` (mmengine's DDP would pass only the sum).
     """
 
+    @abc.abstractmethod
     def update_from_losses(self, losses: Dict[str, torch.Tensor]) -> None:
         """Backward and step from ``losses`` (keys as above)."""
-        raise NotImplementedError

@@ -9,7 +9,6 @@ DDP averages the two ranks' gradients.
 """
 import os
 import os.path as osp
-import socket
 import subprocess
 
 import torch
@@ -18,17 +17,11 @@ from mmengine.config import Config
 from mmkd.engine import KDRunner
 from mmkd.utils.checkpoint import load_checkpoint_file
 
-from conftest import REPO_ROOT, tiny_classifier
+from conftest import REPO_ROOT, free_port, tiny_classifier
 
 BASE = osp.join(REPO_ROOT, 'configs', '_base_')
 GN = dict(type='GN', num_groups=4)
 INDICES = list(range(0, 5000, 211))[:16]  # all ten classes, in order
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _config(work_dir, model, batch, iters, pipeline=None, indices=INDICES,
@@ -69,7 +62,7 @@ def train(tmp_path, name, model, nproc, batch, iters=2, **kwargs):
         runner = KDRunner.from_cfg(Config.fromfile(str(cfg)))
         runner.train()
         return runner.model.state_dict()
-    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1',
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1',
                PYTHONPATH=REPO_ROOT)
     env.pop('CUDA_VISIBLE_DEVICES', None)
     proc = subprocess.run(

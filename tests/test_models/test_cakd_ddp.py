@@ -1,11 +1,7 @@
 """CAKD with a discriminator in 2 CPU processes (gloo): KDRunner picks
 TrainStepDataParallel, which runs CAKDDistiller.train_step (student step,
 then discriminator step) and averages both optimizers' gradients."""
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +10,7 @@ import torch
 from mmkd.engine import KDRunner
 from mmkd.models.interfaces import OwnTrainStep
 
-from conftest import REPO_ROOT, tiny_classifier
+from conftest import REPO_ROOT, run_rank_script, tiny_classifier
 
 BASE = osp.join(REPO_ROOT, 'configs', '_base_')
 
@@ -105,32 +101,9 @@ work_dir = {str(work_dir)!r}
 """
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _run(tmp_path, name, nproc, batch):
-    work_dir = tmp_path / name
-    cfg = tmp_path / f'{name}.py'
-    cfg.write_text(cakd_config(work_dir, batch))
-    script = tmp_path / 'rank.py'
-    script.write_text(RANK_SCRIPT)
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO_ROOT)
-    env.pop('CUDA_VISIBLE_DEVICES', None)
-    if nproc > 1:
-        cmd = [sys.executable, '-m', 'torch.distributed.run',
-               f'--nproc_per_node={nproc}', '--master_addr=127.0.0.1',
-               f'--master_port={_free_port()}', str(script), str(cfg),
-               'pytorch']
-    else:
-        cmd = [sys.executable, str(script), str(cfg), 'none']
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
-            for r in range(nproc)]
+    return run_rank_script(tmp_path, name, nproc,
+                           cakd_config(tmp_path / name, batch), RANK_SCRIPT)
 
 
 def test_two_processes_train_generator_and_discriminator_in_step(tmp_path):
