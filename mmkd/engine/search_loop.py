@@ -54,12 +54,12 @@ from mmkd.search.constraints import (check_constraints, time_forward,
 from mmkd.search.outputs import (load_template, plot_search,
                                  write_best_config, write_summary)
 from mmkd.search.records import (CANDIDATES, LATENCY, META, PLOT,
-                                 append_records, as_json, check_resumable,
-                                 file_sha256, read_json, read_records,
-                                 tensor_sha256, write_json)
+                                 append_records, check_resumable, read_json,
+                                 read_records, tensor_sha256, write_json)
 from mmkd.search.spaces.base import SearchSpace, measure
 from mmkd.utils.checkpoint import load_model_weights
 from mmkd.utils.config_paths import resolve_config_path
+from mmkd.utils.fingerprint import as_json, file_sha256
 
 
 def _build(registry, cfg, field):

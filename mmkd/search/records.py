@@ -17,12 +17,10 @@ import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List
 
 import torch
 from mmengine.dist import is_main_process
-
-from mmkd.utils.fingerprint import as_json, file_sha256  # noqa: F401
 
 CANDIDATES = 'candidates.jsonl'
 META = 'search_meta.json'
