@@ -13,6 +13,7 @@ _base_ = [
     '../_base_/datasets/imagenet_bs32.py',
     '../_base_/schedules/imagenet_sgd_100e.py',
     '../_base_/default_runtime.py',
+    '../_base_/methods/ofa.py',
 ]
 train_dataloader = dict(batch_size=64)
 param_scheduler = [
@@ -22,7 +23,8 @@ param_scheduler = [
          gamma=0.1)
 ]
 auto_scale_lr = dict(base_batch_size=512)
-model = dict(
+model = _base_.pop('ofa_model')
+model.update(
     type='SingleTeacherDistiller',
     student=dict(
         type='ImageClassifier',
@@ -41,35 +43,20 @@ model = dict(
         head=dict(type='VisionTransformerClsHead', num_classes=1000,
                   in_channels=192, loss=dict(type='CrossEntropyLoss'))),
     teacher_ckpt='checkpoints/deit-tiny_4xb256_in1k.pth',
-    student_loss_weight=1.0,
-    check_input_shape=(3, 224, 224),
-    taps=dict(
-        s_stage1='student.backbone.layer1',
-        s_stage2='student.backbone.layer2',
-        s_stage3='student.backbone.layer3',
-        s_stage4='student.backbone.layer4'),
-    connectors=dict(
-        s_branch1=dict(type='OFABranch', in_channels=64, out_channels=512,
-                       num_classes=1000, num_downsample=3, input='s_stage1'),
-        s_branch2=dict(type='OFABranch', in_channels=128, out_channels=512,
-                       num_classes=1000, num_downsample=2, input='s_stage2'),
-        s_branch3=dict(type='OFABranch', in_channels=256, out_channels=512,
-                       num_classes=1000, num_downsample=1, input='s_stage3'),
-        s_branch4=dict(type='OFABranch', in_channels=512, out_channels=512,
-                       num_classes=1000, num_downsample=0, input='s_stage4')),
-    distill_losses=dict(
-        loss_ofa_1=dict(type='OFALoss', eps=1.5,
-                        inputs=dict(preds_S='s_branch1', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_2=dict(type='OFALoss', eps=1.5,
-                        inputs=dict(preds_S='s_branch2', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_3=dict(type='OFALoss', eps=1.5,
-                        inputs=dict(preds_S='s_branch3', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_4=dict(type='OFALoss', eps=1.5,
-                        inputs=dict(preds_S='s_branch4', preds_T='t_logits',
-                                    gt_labels='gt_labels')),
-        loss_ofa_kd=dict(type='OFALoss', eps=1.5,
-                         inputs=dict(preds_S='s_logits', preds_T='t_logits',
-                                     gt_labels='gt_labels'))))
+    check_input_shape=(3, 224, 224))
+# the fourth stage: its tap, branch and loss, like the other three
+model.taps.s_stage4 = 'student.backbone.layer4'
+model.connectors.s_branch4 = dict(type='OFABranch', input='s_stage4')
+model.distill_losses.loss_ofa_4 = dict(
+    type='OFALoss',
+    inputs=dict(preds_S='s_branch4', preds_T='t_logits',
+                gt_labels='gt_labels'))
+# branches from the stage widths (64 ... 512), through 3/2/1/0 SepConvs, to
+# max(512, 192) = 512 channels and 1000 classes; eps 1.5 on every loss
+for __branch, __ch, __down in zip(
+        [model.connectors[f's_branch{__i}'] for __i in (1, 2, 3, 4)],
+        (64, 128, 256, 512), (3, 2, 1, 0)):
+    __branch.update(in_channels=__ch, out_channels=512, num_classes=1000,
+                    num_downsample=__down)
+for __loss in model.distill_losses.values():
+    __loss.eps = 1.5

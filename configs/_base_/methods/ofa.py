@@ -9,7 +9,8 @@
 #   model = _base_.pop('ofa_model')
 #   for __branch, __ch in zip(model.connectors.values(), (64, 128, 256)):
 #       __branch.update(in_channels=__ch, out_channels=256, num_classes=100)
-# The ImageNet configs (four stages, eps 1.5) spell their part out.
+# A four-stage student adds a layer4 tap, branch and loss the same way
+# (configs/ofa/ofa_deit-t_resnet18_8xb64_in1k.py).
 ofa_model = dict(
     student_loss_weight=1.0,
     taps=dict(
