@@ -18,9 +18,12 @@ one-stage, mixed-width benchmark. DKD's 20-of-240-epoch warm-up is scaled
 to the schedule (1 of 15 epochs), and so is CTKD's 10-of-240-epoch
 curriculum. ``--methods dml`` trains two such students with deep mutual
 learning (no teacher) and reports the first; ``--methods byot`` trains
-the student with BYOT branches on layer1 and layer2 (no teacher). DOT needs plain (not
-Nesterov) SGD momentum, so it has no row on this Nesterov schedule; MLKD
-needs a second, strongly augmented view.
+the student with BYOT branches on layer1 and layer2 (no teacher). DOT
+needs plain (not Nesterov) SGD momentum: ``dot`` and its baseline
+``kd-sgdm`` run the same schedule with ``nesterov=False``. ``mlkd`` adds
+MLKD's second, RandAugment view to the training pipeline (the student
+alone and the other rows keep crop + flip). ReviewKD's 20-of-240-epoch
+warm-up is scaled to 1 of 15, like DKD's.
 
 Prints a table (top-1, difference to the student alone, wall time) and
 writes it to ``<work-dir>/results.json``. Each method's result is kept in
@@ -49,6 +52,25 @@ S, T = 'student.backbone.', 'teacher.backbone.'
 LAYERS = dict(s1=S + 'layer1', s2=S + 'layer2', s3=S + 'layer3',
               t1=T + 'layer1', t2=T + 'layer2', t3=T + 'layer3',
               s_pool='student.head.fc:input', t_pool='teacher.head.fc:input')
+
+
+# DOT's optimiser: the quickstart's SGD without Nesterov
+PLAIN_SGDM = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                 weight_decay=5e-4, nesterov=False))
+# MLKD's two views: the usual crop + flip, and a strong one that adds
+# RandAugment (configs/_base_/datasets/cifar100_weak-strong_bs64.py)
+WEAK_STRONG = [
+    dict(type='ExtraView', key='img_strong', pipeline=[
+        dict(type='RandomCrop', crop_size=32, padding=4),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='RandAugment', policies='timm_increasing', num_policies=2,
+             total_level=10, magnitude_level=10, magnitude_std='inf',
+             hparams=dict(pad_val=[125, 123, 114])),
+    ]),
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs', algorithm_keys=['img_strong']),
+]
 
 
 def feats(loss_type, weight, s, t, **kwargs):
@@ -125,6 +147,87 @@ METHODS = {
         type='KDLoss', loss_weight=0.9,
         temperature=dict(type='GlobalTemperature', curriculum_epochs=1),
         inputs=dict(preds_S='s_logits', preds_T='t_logits')))),
+    # KD on plain SGD momentum (no Nesterov): DOT's baseline
+    'kd-sgdm': dict(optim_wrapper=PLAIN_SGDM, student_loss_weight=0.1,
+                    distill_losses=dict(loss_kd=dict(
+                        type='KDLoss', tau=4, loss_weight=0.9,
+                        inputs=dict(preds_S='s_logits',
+                                    preds_T='t_logits')))),
+    # the same KD with DOT (configs/dot): CE gradients get momentum
+    # 0.9 - 0.075, KD gradients 0.9 + 0.075
+    'dot': dict(optim_wrapper=dict(PLAIN_SGDM, type='DOTOptimWrapper',
+                                   delta=0.075,
+                                   constructor='DOTOptimWrapperConstructor'),
+                student_loss_weight=0.1, distill_losses=dict(loss_kd=dict(
+                    type='KDLoss', tau=4, loss_weight=0.9,
+                    inputs=dict(preds_S='s_logits', preds_T='t_logits')))),
+    # MLKD (configs/mlkd, the official code form): 0.1 (CE weak + CE
+    # strong) + 0.9 MLKD over a weak and a RandAugment view
+    'mlkd': dict(type='MLKDDistiller', train_pipeline=WEAK_STRONG, taps=None,
+                 student_loss_weight=0.1, distill_losses=dict(loss_mlkd=dict(
+                     type='MLKDLoss', tau=4, loss_weight=0.9, mode='code',
+                     inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                                 preds_S_strong='s_logits_strong',
+                                 preds_T_strong='t_logits_strong')))),
+    # OFD (configs/ofd): pre-ReLU maps of each stage's last block, margins
+    # from the teacher's norm2, weights 1e-3 / 2^(3-i)
+    'ofd': dict(
+        type='OFDDistiller',
+        taps={**{f's_pre{i}': S + f'layer{i}.0:preact' for i in (1, 2, 3)},
+              **{f't_pre{i}': T + f'layer{i}.2:preact' for i in (1, 2, 3)}},
+        margins={f't_margin{i}': T + f'layer{i}.2.norm2' for i in (1, 2, 3)},
+        connectors={f's_feat{i}': dict(type='OFDConnector', in_channels=c,
+                                       out_channels=2 * c,
+                                       input=f's_pre{i}')
+                    for i, c in ((1, 8), (2, 16), (3, 32))},
+        distill_losses={f'loss_ofd_{i}': dict(
+            type='OFDLoss', loss_weight=1e-3 / 2**(3 - i),
+            inputs=dict(preds_S=f's_feat{i}', preds_T=f't_pre{i}',
+                        margin=f't_margin{i}')) for i in (1, 2, 3)}),
+    # ReviewKD (configs/reviewkd, the resnet56 -> resnet20 script's 0.6):
+    # ABF fusion of the student's levels, HCL against the teacher's
+    # pre-ReLU maps and pooled vector; its 20-of-240-epoch warm-up scaled
+    # to 1 of 15
+    'reviewkd': dict(
+        taps={f't_pre{i}': T + f'layer{i}.2:preact' for i in (1, 2, 3)},
+        connectors=dict(s_review=dict(
+            type='ReviewKDFusion', in_channels=[8, 16, 32, 32],
+            out_channels=[16, 32, 64, 64],
+            input=['s1', 's2', 's3', 's_pool'])),
+        distill_losses=dict(loss_review=dict(
+            type='HCLLoss', pool_sizes=(4, 2, 1), warmup_epochs=1,
+            loss_weight=0.6,
+            inputs=dict(feats_S='s_review',
+                        feats_T=['t_pre1', 't_pre2', 't_pre3', 't_pool'])))),
+    # SRD / SRRL (configs/srd, the authors' code form, unit weights): the
+    # student's layer3 through a 1x1 conv + BN + ReLU into the teacher's
+    # 64 channels and the teacher's frozen classifier
+    'srd': dict(
+        type='SRDDistiller', classifier='teacher.head.fc',
+        connectors=dict(s_proj=dict(type='SRDConnector', in_channels=32,
+                                    out_channels=64, input='s3')),
+        distill_losses=dict(loss_srd=dict(
+            type='SoftmaxRegressionLoss', sr_form='mse', fm_weight=1.0,
+            sr_weight=1.0,
+            inputs=dict(feats_S='s_proj', feats_T='t3', preds_T='t_logits',
+                        cls_weight='t_cls_weight',
+                        cls_bias='t_cls_bias')))),
+    # OFA-KD (configs/ofa, eps 1): branches from the three stages (2, 1, 0
+    # SepConvs) to max(32, 64) = 64 channels and the 10 classes, OFA loss
+    # on each branch and on the student's logits
+    'ofa': dict(
+        connectors={f's_branch{i}': dict(
+            type='OFABranch', in_channels=c, out_channels=64, num_classes=10,
+            num_downsample=3 - i, input=f's{i}')
+            for i, c in ((1, 8), (2, 16), (3, 32))},
+        distill_losses={name: dict(
+            type='OFALoss', eps=1.0,
+            inputs=dict(preds_S=pred, preds_T='t_logits',
+                        gt_labels='gt_labels'))
+            for name, pred in (('loss_ofa_1', 's_branch1'),
+                               ('loss_ofa_2', 's_branch2'),
+                               ('loss_ofa_3', 's_branch3'),
+                               ('loss_ofa_kd', 's_logits'))}),
 }
 
 
@@ -182,7 +285,14 @@ def method_config(name, args):
         cfg.model.student_loss_weight = spec.pop('student_loss_weight', 1.0)
         cfg.model.distill_losses = spec.pop('distill_losses')
         cfg.model.connectors = spec.pop('connectors', {})
-        cfg.model.taps = dict(LAYERS)
+        taps = spec.pop('taps', {})  # None: no taps (MLKD's two passes)
+        cfg.model.taps = {} if taps is None else dict(LAYERS, **taps)
+        if 'optim_wrapper' in spec:
+            cfg.optim_wrapper = spec.pop('optim_wrapper')
+        if 'train_pipeline' in spec:
+            cfg.train_dataloader.dataset.pipeline = spec.pop(
+                'train_pipeline')
+        cfg.model.update(spec)  # the distiller's type and its own fields
         if name == 'crd':
             inner = cfg.train_dataloader.dataset
             cfg.train_dataloader.dataset = dict(type='CRDDataset',
