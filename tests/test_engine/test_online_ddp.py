@@ -1,5 +1,5 @@
-"""DML, MLKD and BYOT in 2 CPU processes (tools/dist_train.sh, gloo) against
-one process.
+"""DML, MLKD, BYOT and the learnable-temperature / logit losses (CTKD, LS,
+WKD-L) in 2 CPU processes (tools/dist_train.sh, gloo) against one process.
 
 One helper trains a tiny config either way: GroupNorm everywhere (no batch
 statistics), no random augmentation, an ordered index list and no shuffle,
@@ -164,3 +164,31 @@ def test_byot_two_processes_match_one_with_half_the_summed_term(tmp_path):
     assert_same(two, half)
     same = train(tmp_path, 'same', byot(2e-3), 1, batch=8)
     assert max_diff(two, same) > 1e-3
+
+
+def test_ctkd_ls_and_wkd_two_processes_match_one(tmp_path):
+    """KD on Z-scored logits (LS, torch's unbiased std) with CTKD's global
+    temperature (reversal weight 1 from the first iteration), plus WKD-L
+    under a non-uniform cost: every term is a per-sample value averaged
+    over the batch, so 2 x 4 gives 1 x 8's weights, the temperature
+    parameter included (DDP averages its reversed gradient too)."""
+    cost = [[abs(i - j) / 9 for j in range(10)] for i in range(10)]
+    model = dict(
+        type='SingleTeacherDistiller', student=tiny_classifier(norm_cfg=GN),
+        teacher=tiny_classifier(norm_cfg=GN), student_loss_weight=0.1,
+        distill_losses=dict(
+            loss_kd=dict(type='KDLoss', tau=2, loss_weight=9,
+                         logit_stand='code',
+                         temperature=dict(type='GlobalTemperature',
+                                          lambda_start=1., lambda_end=1.),
+                         inputs=dict(preds_S='s_logits',
+                                     preds_T='t_logits')),
+            loss_wkd=dict(type='WKDLogitLoss', tau=4., loss_weight=10.,
+                          cost_matrix=cost,
+                          inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                                      gt_labels='gt_labels'))))
+    two = train(tmp_path, 'two', model, 2, batch=4)
+    one = train(tmp_path, 'one', model, 1, batch=8)
+    raw = 'distill_losses.loss_kd.temperature.raw'
+    assert one[raw].item() != 1.0  # the temperature trained
+    assert_same(two, one)
