@@ -36,7 +36,8 @@ compares row ``n`` of ``F_i`` with row ``n`` of ``F_j``, as the official
 are taken and in which order: with the official teacher, ``--feature map``
 over CIFAR-100's 500 training images per class follows the procedure of
 ``wkd_cost_matrix/cifar100/*/linear_cka.pth`` (same features, set order
-and formula; float64 instead of float32). The official ImageNet files take
+and formula; not checked against those files, which need the authors'
+teacher checkpoints). The official ImageNet files take
 the first 732 images per class of a seeded shuffle; this tool takes them
 in the dataset's order, so it follows that procedure only approximately.
 See configs/wkd/README.md ("Your own teacher").

@@ -77,8 +77,9 @@ def linear_cka_cost(class_feats: torch.Tensor) -> torch.Tensor:
 
     ``F_k`` is the ``[N, D]`` feature set of class ``k`` (the same ``N``
     for every class, rows paired by position, as the official
-    ``generate_cost_matrix.py``). Computed in float64; the diagonal is set
-    to exactly 0 (as in the official files). The result is symmetric and
+    ``generate_cost_matrix.py``). The products are float32 (as the official
+    code), their sums float64; the diagonal is set to exactly 0 (as in the
+    official files). The result is symmetric and
     is the ``cost_matrix`` of :class:`WKDLogitLoss` (which sharpens it).
 
     Args:
@@ -96,15 +97,11 @@ def linear_cka_cost(class_feats: torch.Tensor) -> torch.Tensor:
                          'with N >= 2 samples per class, got '
                          f'{tuple(class_feats.shape)}.')
     k = class_feats.shape[0]
-
-    def centred(c):  # one class in float64 (all at once may not fit)
-        x = class_feats[c].double()
-        return x - x.mean(0, keepdim=True)
-
+    f = class_feats.float()
+    f = f - f.mean(1, keepdim=True)
     norms = torch.zeros(k, dtype=torch.float64)  # ||F_c^T F_c||_F
     for c in range(k):
-        x = centred(c)
-        norms[c] = torch.linalg.matrix_norm(x.t() @ x)
+        norms[c] = torch.linalg.matrix_norm(f[c].t() @ f[c]).double()
     flat = (norms == 0).nonzero().flatten().tolist()
     if flat:
         raise ValueError(f'linear_cka_cost: the features of class(es) {flat} '
@@ -112,9 +109,8 @@ def linear_cka_cost(class_feats: torch.Tensor) -> torch.Tensor:
                          'checkpoint or use other features.')
     cost = torch.zeros(k, k, dtype=torch.float64)
     for i in range(k):
-        x = centred(i)
-        for j in range(i + 1, k):
-            hsic = (centred(j).t() @ x).pow(2).sum()
+        for j in range(i + 1, k):  # D x D products, never N x N
+            hsic = (f[j].t() @ f[i]).double().pow(2).sum()
             cost[i, j] = cost[j, i] = 1 - hsic / (norms[i] * norms[j])
     return cost.float()
 
