@@ -40,6 +40,10 @@ and formula; not checked against those files, which need the authors'
 teacher checkpoints). The official ImageNet files take
 the first 732 images per class of a seeded shuffle; this tool takes them
 in the dataset's order, so it follows that procedure only approximately.
+Only ``map`` is robust to that order (it pairs positions with positions,
+so it compares the classes' mean feature maps); ``pool`` and ``logits``
+pair unrelated images and give costs near 1 whose ranking follows the
+order (measured in configs/wkd/README.md).
 See configs/wkd/README.md ("Your own teacher").
 """
 import argparse
