@@ -116,4 +116,9 @@ def test_tool_refuses_bad_input(teacher, tmp_path):
                        'images, fewer than the 501 asked'):
         tool.main([CONFIG, ckpt, '--out', out, '--samples-per-class', '501',
                    *TINY])
+    # --split val reads the 300 test images per class
+    with pytest.raises(SystemExit, match=r'class 0 \(airplane\) has 300 '
+                       'images, fewer than the 301 asked'):
+        tool.main([CONFIG, ckpt, '--out', out, '--split', 'val',
+                   '--samples-per-class', '301', *TINY])
     assert not osp.exists(out)
