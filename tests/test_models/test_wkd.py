@@ -104,3 +104,67 @@ def test_errors(tmp_path):
     path = tmp_path / 'cost.pth'
     torch.save(torch.ones(3, 3), path)
     assert WKDLogitLoss(str(path)).cost.shape == (3, 3)
+
+
+# Linear CKA category cost (the official tools/generate_cost_matrix.py)
+# 3 classes, 4 samples each, 2-dim features; +(3, 5) tests the centring.
+CKA_FEATS = torch.tensor([
+    [[1., 0.], [-1., 0.], [0., 1.], [0., -1.]],
+    [[2., 0.], [-2., 0.], [0., 0.], [0., 0.]],
+    [[1., 1.], [1., -1.], [-1., 1.], [-1., -1.]],
+]) + torch.tensor([3., 5.])
+
+
+def test_linear_cka_cost_by_hand():
+    from mmkd.models.losses.wkd import linear_cka, linear_cka_cost
+    # centred X, Y, Z: X^T X = diag(2, 2), Y^T Y = diag(8, 0),
+    # Z^T Z = diag(4, 4); Y^T X = [[4, 0], [0, 0]], Z^T X = [[0, 0], [2, 2]],
+    # Z^T Y = [[0, 0], [4, 0]]; CKA = ||B^T A||^2 / (||A^T A|| ||B^T B||):
+    # (X, Y) 16 / (sqrt(8) 8) = 1/sqrt(2), (X, Z) 8 / (sqrt(8) sqrt(32))
+    # = 1/2, (Y, Z) 16 / (8 sqrt(32)) = 1/(2 sqrt(2))
+    x, y, z = CKA_FEATS
+    assert linear_cka(x, y).item() == pytest.approx(1 / math.sqrt(2))
+    assert linear_cka(x, z).item() == pytest.approx(0.5)
+    assert linear_cka(y, z).item() == pytest.approx(1 / (2 * math.sqrt(2)))
+    assert linear_cka(x, x).item() == pytest.approx(1.)
+    a, b, c = 1 - 1 / math.sqrt(2), 0.5, 1 - 1 / (2 * math.sqrt(2))
+    cost = linear_cka_cost(CKA_FEATS)
+    assert cost.dtype == torch.float32
+    assert torch.allclose(cost, torch.tensor([[0, a, b], [a, 0, c],
+                                              [b, c, 0.]]))
+    assert torch.equal(cost, cost.t()) and torch.equal(cost.diag(),
+                                                       torch.zeros(3))
+
+
+def np_kernel_cka(x, y):
+    """Linear CKA in its kernel form (Kornblith et al. 2019, eq. 3):
+    HSIC of the centred Gram matrices, an independent formula."""
+    n = len(x)
+    h = np.eye(n) - np.ones((n, n)) / n
+    kx, ky = h @ x @ x.T @ h, h @ y @ y.T @ h
+    return (kx * ky).sum() / np.sqrt((kx * kx).sum() * (ky * ky).sum())
+
+
+def test_linear_cka_cost_matches_the_kernel_form():
+    from mmkd.models.losses.wkd import linear_cka_cost
+    feats = rand(4, 6, 3, seed=7) + rand(4, 1, 3, seed=8)
+    cost = linear_cka_cost(feats).double()
+    f = feats.numpy()
+    for i in range(4):
+        for j in range(4):
+            want = 0. if i == j else 1 - np_kernel_cka(f[i], f[j])
+            assert cost[i, j].item() == pytest.approx(want, abs=1e-6)
+    assert (cost >= 0).all() and (cost <= 1).all()
+    # usable as WKDLogitLoss's cost matrix as is
+    WKDLogitLoss(cost)(rand(2, 4, seed=9), rand(2, 4, seed=10),
+                       torch.tensor([0, 3]))
+
+
+def test_linear_cka_cost_refuses_bad_features():
+    from mmkd.models.losses.wkd import linear_cka_cost
+    with pytest.raises(ValueError, match=r'\[K, N, D\] with N >= 2'):
+        linear_cka_cost(torch.ones(3, 1, 2))
+    feats = CKA_FEATS.clone()
+    feats[1] = 7.
+    with pytest.raises(ValueError, match=r'class\(es\) \[1\] are constant'):
+        linear_cka_cost(feats)

@@ -46,6 +46,75 @@ def sharpened_cost(distance: torch.Tensor, sharpen: float) -> torch.Tensor:
     return 1 - torch.exp(-sharpen * distance)
 
 
+def linear_cka(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Linear CKA of two ``[N, D]`` feature sets whose rows are paired.
+
+    Each set is centred by its column means, then
+
+    .. math::
+        \\mathrm{CKA}(X, Y) = \\frac{\\lVert Y^\\top X \\rVert_F^2}
+            {\\lVert X^\\top X \\rVert_F \\, \\lVert Y^\\top Y \\rVert_F}
+
+    (Kornblith et al. 2019, eq. 5; the official WKD
+    ``tools/generate_cost_matrix.py``, ``linear_CKA_precenter``). Row ``n``
+    of ``x`` is compared with row ``n`` of ``y``.
+
+    Args:
+        x, y (Tensor): ``[N, D]`` and ``[N, D']``.
+
+    Returns:
+        Tensor: A scalar in ``[0, 1]``.
+    """
+    x = x - x.mean(0, keepdim=True)
+    y = y - y.mean(0, keepdim=True)
+    return (y.t() @ x).pow(2).sum() / (
+        torch.linalg.matrix_norm(x.t() @ x) *
+        torch.linalg.matrix_norm(y.t() @ y))
+
+
+def linear_cka_cost(class_feats: torch.Tensor) -> torch.Tensor:
+    """WKD's category cost: ``C_ij = 1 - CKA(F_i, F_j)``.
+
+    ``F_k`` is the ``[N, D]`` feature set of class ``k`` (the same ``N``
+    for every class, rows paired by position, as the official
+    ``generate_cost_matrix.py``). The products are float32 (as the official
+    code), their sums float64; the diagonal is set to exactly 0 (as in the
+    official files). The result is symmetric and
+    is the ``cost_matrix`` of :class:`WKDLogitLoss` (which sharpens it).
+
+    Args:
+        class_feats (Tensor): ``[K, N, D]``.
+
+    Returns:
+        Tensor: ``[K, K]`` float32 costs in ``[0, 1]``.
+
+    Raises:
+        ValueError: Not ``[K, N, D]`` with ``N >= 2``, or a class whose
+            features do not vary (its CKA is undefined).
+    """
+    if class_feats.dim() != 3 or class_feats.shape[1] < 2:
+        raise ValueError('linear_cka_cost: class_feats must be [K, N, D] '
+                         'with N >= 2 samples per class, got '
+                         f'{tuple(class_feats.shape)}.')
+    k = class_feats.shape[0]
+    f = class_feats.float()
+    f = f - f.mean(1, keepdim=True)
+    norms = torch.zeros(k, dtype=torch.float64)  # ||F_c^T F_c||_F
+    for c in range(k):
+        norms[c] = torch.linalg.matrix_norm(f[c].t() @ f[c]).double()
+    flat = (norms == 0).nonzero().flatten().tolist()
+    if flat:
+        raise ValueError(f'linear_cka_cost: the features of class(es) {flat} '
+                         'are constant, so their CKA is undefined; check the '
+                         'checkpoint or use other features.')
+    cost = torch.zeros(k, k, dtype=torch.float64)
+    for i in range(k):
+        for j in range(i + 1, k):  # D x D products, never N x N
+            hsic = (f[j].t() @ f[i]).double().pow(2).sum()
+            cost[i, j] = cost[j, i] = 1 - hsic / (norms[i] * norms[j])
+    return cost.float()
+
+
 @DISTILL_LOSSES.register_module()
 class WKDLogitLoss(EpochAware, nn.Module):
     """WKD-L: discrete Wasserstein distance over the non-target classes.
