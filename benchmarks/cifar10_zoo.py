@@ -23,7 +23,10 @@ needs plain (not Nesterov) SGD momentum: ``dot`` and its baseline
 ``kd-sgdm`` run the same schedule with ``nesterov=False``. ``mlkd`` adds
 MLKD's second, RandAugment view to the training pipeline (the student
 alone and the other rows keep crop + flip). ReviewKD's 20-of-240-epoch
-warm-up is scaled to 1 of 15, like DKD's.
+warm-up is scaled to 1 of 15, like DKD's. ``wkd-l`` first builds the
+teacher's linear-CKA cost (``tools/analysis/wkd_cost_matrix.py``, written
+to ``<work-dir>/wkd-l/cost_matrix.pth``); its weight decay from epoch 150
+of 240 is scaled to 9 of 15.
 
 Prints a table (top-1, difference to the student alone, wall time) and
 writes it to ``<work-dir>/results.json``. Each method's result is kept in
@@ -32,6 +35,7 @@ it, so an interrupted benchmark continues where it stopped.
 """
 import argparse
 import copy
+import importlib.util
 import json
 import os.path as osp
 import time
@@ -46,6 +50,8 @@ KD_CFG = osp.join(REPO, 'configs', 'quickstart',
                   'kd_resnet20_resnet8-w8_1xb64_cifar10mini.py')
 ALONE_CFG = osp.join(REPO, 'configs', 'quickstart',
                      'resnet8-w8_1xb64_cifar10mini.py')
+TEACHER_CFG = osp.join(REPO, 'configs', 'quickstart',
+                       'resnet20_1xb64_cifar10mini.py')
 
 # Student: CIFARResNet-8, widths 8/16/32; teacher: CIFARResNet-20, 16/32/64.
 S, T = 'student.backbone.', 'teacher.backbone.'
@@ -212,6 +218,15 @@ METHODS = {
             inputs=dict(feats_S='s_proj', feats_T='t3', preds_T='t_logits',
                         cls_weight='t_cls_weight',
                         cls_bias='t_cls_bias')))),
+    # WKD-L (configs/wkd, the official CIFAR-100 weights: 1.0 CE + 600 x
+    # the Sinkhorn distance at T = 8) under this teacher's own linear-CKA
+    # cost, which run() builds with tools/analysis/wkd_cost_matrix.py; its
+    # decay from epoch 150 of 240 scaled to 9 of 15
+    'wkd-l': dict(distill_losses=dict(loss_wkd=dict(
+        type='WKDLogitLoss', tau=8., loss_weight=600., sharpen=1., reg=0.05,
+        iters=10, decay_start_epoch=9, max_epochs=15,
+        inputs=dict(preds_S='s_logits', preds_T='t_logits',
+                    gt_labels='gt_labels')))),
     # OFA-KD (configs/ofa, eps 1): branches from the three stages (2, 1, 0
     # SepConvs) to max(32, 64) = 64 channels and the 10 classes, OFA loss
     # on each branch and on the student's logits
@@ -293,6 +308,11 @@ def method_config(name, args):
             cfg.train_dataloader.dataset.pipeline = spec.pop(
                 'train_pipeline')
         cfg.model.update(spec)  # the distiller's type and its own fields
+        if name == 'wkd-l':
+            loss = cfg.model.distill_losses.loss_wkd
+            loss.cost_matrix = wkd_cost_path(args)
+            loss.max_epochs = args.epochs
+            loss.decay_start_epoch = round(0.625 * args.epochs)
         if name == 'crd':
             inner = cfg.train_dataloader.dataset
             cfg.train_dataloader.dataset = dict(type='CRDDataset',
@@ -311,6 +331,27 @@ def method_config(name, args):
     return cfg
 
 
+def wkd_cost_path(args):
+    return osp.join(args.work_dir, 'wkd-l', 'cost_matrix.pth')
+
+
+def build_wkd_cost(args):
+    """WKD-L's cost for this teacher: 1 - linear CKA of its last feature
+    maps per class over the training images (the official CIFAR form)."""
+    spec = importlib.util.spec_from_file_location(
+        'wkd_cost_matrix',
+        osp.join(REPO, 'tools', 'analysis', 'wkd_cost_matrix.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    argv = [TEACHER_CFG, args.teacher_ckpt, '--out', wkd_cost_path(args),
+            '--force']
+    if args.data_file:
+        argv += ['--cfg-options',
+                 f'train_dataloader.dataset.data_file={args.data_file}',
+                 f'val_dataloader.dataset.data_file={args.data_file}']
+    tool.main(argv)
+
+
 def run(name, args):
     """Train one method (or reuse its result from an earlier run)."""
     cfg = method_config(name, args)
@@ -320,6 +361,8 @@ def run(name, args):
             result = json.load(f)
         if result.get('settings') == _settings(args):
             return result
+    if name == 'wkd-l':  # rebuilt with the teacher it is trained with
+        build_wkd_cost(args)
     start = time.perf_counter()
     runner = KDRunner.from_cfg(cfg)
     runner.train()
