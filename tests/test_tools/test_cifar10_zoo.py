@@ -34,7 +34,7 @@ def test_every_zoo_method_builds_and_dry_runs(name):
     if 'teacher' in cfg.model:
         assert cfg.model.teacher_ckpt == 'unused.pth'
         cfg.model.teacher_ckpt = None  # random teacher: shapes only
-    if name == 'wkd-l':  # run() builds the teacher's cost here first
+    if name.startswith('wkd-l'):  # run() builds the teacher's cost here first
         loss = cfg.model.distill_losses.loss_wkd
         assert loss.cost_matrix == ZOO.wkd_cost_path(ARGS)
         assert (loss.decay_start_epoch, loss.max_epochs) == (9, 15)
