@@ -66,19 +66,10 @@ LAYERS = dict(s1=S + 'layer1', s2=S + 'layer2', s3=S + 'layer3',
 PLAIN_SGDM = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
                                  weight_decay=5e-4, nesterov=False))
 # MLKD's two views: the usual crop + flip, and a strong one that adds
-# RandAugment (configs/_base_/datasets/cifar100_weak-strong_bs64.py)
-WEAK_STRONG = [
-    dict(type='ExtraView', key='img_strong', pipeline=[
-        dict(type='RandomCrop', crop_size=32, padding=4),
-        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-        dict(type='RandAugment', policies='timm_increasing', num_policies=2,
-             total_level=10, magnitude_level=10, magnitude_std='inf',
-             hparams=dict(pad_val=[125, 123, 114])),
-    ]),
-    dict(type='RandomCrop', crop_size=32, padding=4),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs', algorithm_keys=['img_strong']),
-]
+# RandAugment (the pipeline of MLKD's CIFAR-100 dataset base)
+WEAK_STRONG = Config.fromfile(osp.join(
+    REPO, 'configs', '_base_', 'datasets',
+    'cifar100_weak-strong_bs64.py')).train_pipeline
 
 
 def feats(loss_type, weight, s, t, **kwargs):
