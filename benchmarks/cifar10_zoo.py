@@ -22,7 +22,8 @@ the student with BYOT branches on layer1 and layer2 (no teacher). DOT
 needs plain (not Nesterov) SGD momentum: ``dot`` and its baseline
 ``kd-sgdm`` run the same schedule with ``nesterov=False``. ``mlkd`` adds
 MLKD's second, RandAugment view to the training pipeline (the student
-alone and the other rows keep crop + flip). ReviewKD's 20-of-240-epoch
+alone and the other rows keep crop + flip); ``kd-2view`` is its control,
+plain KD on the same two views. ReviewKD's 20-of-240-epoch
 warm-up is scaled to 1 of 15, like DKD's. ``wkd-l`` (the official
 weight, 600) and ``wkd-l-k10`` (mmkd's rescaling to 10 classes, 160)
 first build the teacher's linear-CKA cost
@@ -168,6 +169,16 @@ METHODS = {
                      inputs=dict(preds_S='s_logits', preds_T='t_logits',
                                  preds_S_strong='s_logits_strong',
                                  preds_T_strong='t_logits_strong')))),
+    # MLKD's control: the same two views and CE, with plain KD (T = 4) on
+    # each view instead of MLKD's multi-level terms
+    'kd-2view': dict(
+        type='MLKDDistiller', train_pipeline=WEAK_STRONG, taps=None,
+        student_loss_weight=0.1, distill_losses={
+            f'loss_kd{view}': dict(
+                type='KDLoss', tau=4, loss_weight=0.9,
+                inputs=dict(preds_S=f's_logits{view}',
+                            preds_T=f't_logits{view}'))
+            for view in ('', '_strong')}),
     # OFD (configs/ofd): pre-ReLU maps of each stage's last block, margins
     # from the teacher's norm2, weights 1e-3 / 2^(3-i)
     'ofd': dict(
