@@ -238,3 +238,52 @@ def test_cnn_teacher_vit_student_trains_two_iterations(tmp_path):
     assert runner.iter == 2
     assert not torch.equal(before,
                            runner.model.connectors['s_branch1'].fc.weight)
+
+
+def test_swin_student_taps_the_last_block_of_each_stage():
+    """A tiny 2-stage Swin student (img 32, patch 4: grids 8 and 4, widths
+    16 and 32, no class token): each branch on the last block of a stage,
+    before its downsampling; the branch width is the final width, 32."""
+    torch.manual_seed(0)
+    student = dict(
+        type='ImageClassifier',
+        backbone=dict(type='SwinTransformer',
+                      arch=dict(embed_dims=16, depths=[2, 2],
+                                num_heads=[2, 4]),
+                      img_size=32, patch_size=4, window_size=4,
+                      out_indices=(1, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=32,
+                  loss=dict(type='CrossEntropyLoss')))
+    stages = {1: (16, 64), 2: (32, 16)}
+    model = MODELS.build(dict(
+        type='SingleTeacherDistiller', student=student,
+        teacher=tiny_classifier(),
+        taps={f's_stage{s}': f'student.backbone.stages.{s - 1}.blocks.1'
+              for s in stages},
+        connectors={
+            f's_branch{s}': dict(type='OFAViTBranch', in_channels=c,
+                                 out_channels=32, num_classes=10,
+                                 num_patches=n, num_tokens=0, num_blocks=1,
+                                 final_grid=2, input=f's_stage{s}')
+            for s, (c, n) in stages.items()},
+        distill_losses={
+            f'loss_ofa_{s}': dict(type='OFALoss', inputs=dict(
+                preds_S=f's_branch{s}', preds_T='t_logits',
+                gt_labels='gt_labels')) for s in stages}))
+    assert [len(model.connectors[f's_branch{s}'].mergers)
+            for s in stages] == [2, 1]
+    inputs = torch.randn(2, 3, 32, 32)
+    samples = [DataSample().set_gt_label(i) for i in range(2)]
+    model.eval()
+    tensors, _ = model.forward_tensors(inputs, samples)
+    assert tensors['s_stage1'].shape == (2, 64, 16)
+    assert tensors['s_stage2'].shape == (2, 16, 32)
+    model.train()
+    losses = model.loss(inputs, samples)
+    sum(v for k, v in losses.items() if k.startswith('loss_ofa')).backward()
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert all(p.grad is not None
+               for p in model.connectors.parameters())
+    assert model.student.backbone.stages[0].blocks[0].attn.w_msa.qkv.weight\
+        .grad.abs().sum() > 0
