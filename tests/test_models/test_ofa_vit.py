@@ -188,6 +188,12 @@ def test_cnn_teacher_vit_student_values_and_gradients():
     model = MODELS.build(dict(type='SingleTeacherDistiller',
                               student=tiny_vit(), teacher=tiny_classifier(),
                               **vit_student_cfg()))
+    # the runner's init_weights keeps the official branch initialisation
+    # (mmpretrain's TransformerEncoderLayer would re-init its FFN)
+    model.init_weights()
+    ffn = model.connectors['s_branch1'].blocks[0].ffn.layers[1]
+    assert ffn.bias.abs().sum() == 0
+    assert ffn.weight.std().item() == pytest.approx(0.02, rel=0.3)
     inputs = torch.randn(4, 3, 32, 32,
                          generator=torch.Generator().manual_seed(1))
     samples = [DataSample().set_gt_label(i % 10) for i in range(4)]
