@@ -2,7 +2,7 @@ from .aux_heads import DIHHead, MHKDHead, TOFDBranch
 from .cakd import GLProjector, PCAProjector
 from .conv import ConvConnector, LinearConnector
 from .ft import Paraphraser, Translator
-from .ofa import OFABranch
+from .ofa import OFABranch, OFAViTBranch
 from .ofd import OFDConnector
 from .reviewkd import ReviewKDFusion
 from .srd import SRDConnector
@@ -11,5 +11,5 @@ __all__ = [
     'DIHHead', 'MHKDHead', 'TOFDBranch', 'GLProjector', 'PCAProjector',
     'ConvConnector', 'LinearConnector', 'Paraphraser', 'Translator',
     'OFDConnector', 'ReviewKDFusion', 'SRDConnector',
-    'OFABranch'
+    'OFABranch', 'OFAViTBranch'
 ]

@@ -27,9 +27,9 @@ class OFALoss(nn.Module):
 
     ``eps = 1`` in the code form is plain KD's cross-entropy; ``eps > 1``
     enhances the target class. ``z_S`` may be the student's logits or a
-    stage branch's (``OFABranch``). The teacher is detached; soft labels
-    (``[N, K]``, e.g. label smoothing or mixup) use their argmax, as the
-    official code.
+    stage branch's (``OFABranch``, ``OFAViTBranch``). The teacher is
+    detached; soft labels (``[N, K]``, e.g. label smoothing or mixup) use
+    their argmax, as the official code.
 
     Args:
         eps (float): The exponent. Defaults to 1.0 (official default; its
