@@ -9,7 +9,7 @@ responses, computed from the BN layer before that ReLU.
 like any other tensor.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -120,9 +120,10 @@ class OFDDistiller(BaseDistiller):
                         margin='t_margin3')))
 
     The other arguments are :class:`SingleTeacherDistiller`'s (``student``,
-    ``teacher``, ``teacher_ckpt``, ``student_ckpt``, ``teacher_trainable``,
-    ``teacher_eval``, ``student_loss_weight``, ``taps``, ``connectors``,
-    ``distill_losses``, ``check_input_shape``, ``data_preprocessor``).
+    ``teacher``, ``teacher_ckpt``, ``teacher_trainable``, ``teacher_eval``;
+    ``student_ckpt``, ``student_loss_weight``, ``taps``, ``connectors``,
+    ``distill_losses``, ``check_input_shape`` and ``data_preprocessor`` are
+    passed on to :class:`BaseDistiller` as keyword arguments).
 
     Args:
         margins (dict[str, str]): ``{name: BN module path}`` in the teacher;
@@ -134,16 +135,10 @@ class OFDDistiller(BaseDistiller):
                  teacher: Union[dict, str, nn.Module],
                  margins: Dict[str, str],
                  teacher_ckpt: Optional[str] = None,
-                 student_ckpt: Optional[str] = None,
                  teacher_trainable: bool = False,
                  teacher_eval: bool = True,
-                 student_loss_weight: float = 1.0,
-                 taps: Optional[Dict[str, str]] = None,
-                 connectors: Optional[Dict[str, dict]] = None,
-                 distill_losses: Optional[Dict[str, dict]] = None,
-                 check_input_shape: Optional[Sequence[int]] = (3, 32, 32),
-                 data_preprocessor: Optional[Union[dict, nn.Module]] = None
-                 ) -> None:
+                 **kwargs) -> None:
+        # kwargs: the student side's arguments, as BaseDistiller's
         student = build_classifier(student, 'model.student')
         if not isinstance(margins, dict) or not margins:
             raise ValueError(
@@ -156,10 +151,4 @@ class OFDDistiller(BaseDistiller):
                                          margins=margins,
                                          trainable=teacher_trainable,
                                          keep_eval=teacher_eval),
-            student_ckpt=student_ckpt,
-            student_loss_weight=student_loss_weight,
-            taps=taps,
-            connectors=connectors,
-            distill_losses=distill_losses,
-            check_input_shape=check_input_shape,
-            data_preprocessor=data_preprocessor)
+            **kwargs)

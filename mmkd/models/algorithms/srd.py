@@ -9,7 +9,7 @@ named outputs (``t_cls_weight``, ``t_cls_bias``), so
 tensor; gradients reach the student and the connector through them, not
 the teacher (its parameters are frozen).
 """
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Union
 
 import torch.nn as nn
 
@@ -85,9 +85,10 @@ class SRDDistiller(BaseDistiller):
     The student still predicts with its own head.
 
     The other arguments are :class:`SingleTeacherDistiller`'s (``student``,
-    ``teacher``, ``teacher_ckpt``, ``student_ckpt``, ``teacher_trainable``,
-    ``teacher_eval``, ``student_loss_weight``, ``taps``, ``connectors``,
-    ``distill_losses``, ``check_input_shape``, ``data_preprocessor``).
+    ``teacher``, ``teacher_ckpt``, ``teacher_trainable``, ``teacher_eval``;
+    ``student_ckpt``, ``student_loss_weight``, ``taps``, ``connectors``,
+    ``distill_losses``, ``check_input_shape`` and ``data_preprocessor`` are
+    passed on to :class:`BaseDistiller` as keyword arguments).
 
     Args:
         classifier (str): The teacher's ``nn.Linear`` classifier path.
@@ -99,16 +100,10 @@ class SRDDistiller(BaseDistiller):
                  teacher: Union[dict, str, nn.Module],
                  classifier: str = 'teacher.head.fc',
                  teacher_ckpt: Optional[str] = None,
-                 student_ckpt: Optional[str] = None,
                  teacher_trainable: bool = False,
                  teacher_eval: bool = True,
-                 student_loss_weight: float = 1.0,
-                 taps: Optional[Dict[str, str]] = None,
-                 connectors: Optional[Dict[str, dict]] = None,
-                 distill_losses: Optional[Dict[str, dict]] = None,
-                 check_input_shape: Optional[Sequence[int]] = (3, 32, 32),
-                 data_preprocessor: Optional[Union[dict, nn.Module]] = None
-                 ) -> None:
+                 **kwargs) -> None:
+        # kwargs: the student side's arguments, as BaseDistiller's
         student = build_classifier(student, 'model.student')
         super().__init__(
             student=student,
@@ -116,10 +111,4 @@ class SRDDistiller(BaseDistiller):
                                            classifier=classifier,
                                            trainable=teacher_trainable,
                                            keep_eval=teacher_eval),
-            student_ckpt=student_ckpt,
-            student_loss_weight=student_loss_weight,
-            taps=taps,
-            connectors=connectors,
-            distill_losses=distill_losses,
-            check_input_shape=check_input_shape,
-            data_preprocessor=data_preprocessor)
+            **kwargs)
